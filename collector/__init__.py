@@ -1,0 +1,1 @@
+"""cellcensus collector: capture → decode → pseudonymise → edge state → tallies → ZeroMQ."""

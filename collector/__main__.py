@@ -1,0 +1,130 @@
+"""Command line of the collector: `keygen`, `inspect`, `replay`.
+
+Exit codes: 0 success; 1 the run completed but tallies were left
+unacknowledged by the aggregator; 2 usage or input error (bad option, missing
+or unreadable capture, not a capture file, unusable key file); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+import time
+
+from collector.sources.pcap import CaptureError, check_capture
+from wire.pseudonym import KeyFileError, Pseudonymizer, load_key, new_key, write_key
+
+log = logging.getLogger("collector")
+
+
+def _pseudonymizer(key_file: str | None) -> Pseudonymizer:
+    if key_file is None:
+        print("collector: no --key-file given: using a fresh in-memory key; pseudonyms "
+              "will not match any other run", file=sys.stderr)
+        return Pseudonymizer(new_key())
+    return Pseudonymizer(load_key(key_file))
+
+
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    try:
+        write_key(args.out)
+    except FileExistsError:
+        raise KeyFileError(f"{args.out}: already exists; refusing to overwrite a key") from None
+    except OSError as e:
+        raise KeyFileError(f"{args.out}: cannot write key file: {e.strerror}") from None
+    print(f"collector: wrote a new key to {args.out} (mode 0600)", file=sys.stderr)
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from collector.inspect import run_inspect
+
+    for p in args.captures:
+        check_capture(p)
+    counters = run_inspect(args.captures, _pseudonymizer(args.key_file), sys.stdout)
+    if counters.dropped.get(("capture", "truncated_capture")):
+        print("collector: warning: capture truncated; read up to the cut", file=sys.stderr)
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from collector.app import EdgeConfig, replay
+    from collector.summary import print_summary
+
+    for p in args.captures:
+        check_capture(p)
+    if not args.dry_run and not args.aggregator:
+        raise SystemExit("collector replay: give --aggregator ENDPOINT or --dry-run")
+    pseudo = _pseudonymizer(args.key_file)
+    cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60)
+    sender = None
+    if not args.dry_run:
+        from collector.sender import BatchSender
+        sender = BatchSender(args.aggregator, ack_timeout=args.ack_timeout)
+    log.info("replay starting captures=%d collector=%s epoch=%d", len(args.captures),
+             cfg.collector_id, cfg.epoch)
+    try:
+        summary = replay(args.captures, cfg, pseudo, sender)
+        if sender is not None:
+            summary.acked, summary.unacked = sender.drain(args.drain_timeout)
+            summary.ack_status = dict(sender.statuses)
+    finally:
+        if sender is not None:
+            sender.close()
+    print_summary(summary, args.captures, sys.stdout, dry_run=args.dry_run)
+    return 1 if summary.unacked else 0
+
+
+def _default_id() -> str:
+    host = "".join(c if c.isalnum() or c in "._-" else "-" for c in socket.gethostname())
+    return (host or "collector")[:64]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `collector`."""
+    p = argparse.ArgumentParser(prog="collector", description=__doc__.splitlines()[0])
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("keygen", help="write a new pseudonymisation key file (mode 0600)")
+    k.add_argument("--out", required=True, help="key file to create")
+    k.set_defaults(func=_cmd_keygen)
+    i = sub.add_parser("inspect", help="print one JSON line per decoded signalling message")
+    i.add_argument("captures", nargs="+", metavar="CAPTURE")
+    i.add_argument("--key-file", help="pseudonymisation key file (64 hex characters, mode 0600)")
+    i.set_defaults(func=_cmd_inspect)
+    r = sub.add_parser("replay", help="run the edge pipeline over captures and send tallies")
+    r.add_argument("captures", nargs="+", metavar="CAPTURE")
+    r.add_argument("--key-file", help="pseudonymisation key file (64 hex characters, mode 0600)")
+    r.add_argument("--aggregator", metavar="ENDPOINT", help="aggregator ZeroMQ endpoint")
+    r.add_argument("--dry-run", action="store_true", help="run everything but the send")
+    r.add_argument("--collector-id", default=_default_id(), help="name of this collector")
+    r.add_argument("--bin-minutes", type=int, default=15, choices=[5, 10, 15, 20, 30, 60])
+    r.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a re-send")
+    r.add_argument("--drain-timeout", type=float, default=30.0,
+                   help="seconds to wait for the last acknowledgements")
+    r.set_defaults(func=_cmd_replay)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `collector` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (CaptureError, KeyFileError) as e:
+        print(f"collector: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The decoded signalling event: meaning, apart from any byte layout (STYLE habit 7).
+
+Every decoder returns these; identities are already pseudonyms here, so no raw
+IMSI/SUPI/MSISDN/IMEI ever reaches a queue or the edge state.
+"""
+
+from __future__ import annotations
+
+from wire.pseudonym import as_hex
+
+INSPECT_FIELDS = ("frame", "time", "proto", "msg", "nas", "subscriber", "home_mcc",
+                  "plmn", "tac", "cell", "rat")
+
+
+class SignallingEvent:
+    """One decoded signalling message that carries an identity or a location.
+
+    `subscriber` is the pseudonym (uint64) carried or correlated, or None.
+    `off` is True when the message says the device leaves the network
+    (a UE-originated Detach / Deregistration).
+    """
+
+    __slots__ = INSPECT_FIELDS + ("off",)
+
+    def __init__(self, frame: int, time: float, proto: str, msg: str, nas: str | None = None,
+                 subscriber: int | None = None, home_mcc: str | None = None,
+                 plmn: str | None = None, tac: int | None = None, cell: int | None = None,
+                 rat: str | None = None, off: bool = False) -> None:
+        self.frame = frame
+        self.time = time
+        self.proto = proto
+        self.msg = msg
+        self.nas = nas
+        self.subscriber = subscriber
+        self.home_mcc = home_mcc
+        self.plmn = plmn
+        self.tac = tac
+        self.cell = cell
+        self.rat = rat
+        self.off = off
+
+    def inspect_record(self) -> dict:
+        """The `collector inspect` JSON object (DESIGN.md contract)."""
+        rec = {f: getattr(self, f) for f in INSPECT_FIELDS}
+        if self.subscriber is not None:
+            rec["subscriber"] = as_hex(self.subscriber)
+        return rec
+
+    def __repr__(self) -> str:
+        return f"SignallingEvent({self.inspect_record()!r})"

@@ -1,0 +1,29 @@
+"""The closing summary of `collector replay` (plain text, one fact per line)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+
+def _join(items) -> str:
+    return ", ".join(f"{k} {v}" for k, v in items) or "none"
+
+
+def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False) -> None:
+    """Print messages by protocol, drops by reason, devices, batches sent and acknowledged."""
+    c = s.counters
+    drops = sorted(((f"{st}/{r}", n) for (st, r), n in c.dropped.items()), key=lambda x: -x[1])
+    lines = [
+        f"captures      {len(captures)} ({c.frames} frames)",
+        f"messages      {_join(sorted(c.messages.items()))}",
+        f"events        {_join(sorted(s.events.items()))}",
+        f"dropped       {_join(drops)}",
+        f"devices       {s.devices}",
+        f"tallies       {s.batches} batches, {s.rows} presence rows",
+    ]
+    if dry_run:
+        lines.append("sent          nothing (--dry-run)")
+    else:
+        lines.append(f"sent          {s.batches} batches; acknowledged {s.acked} "
+                     f"({_join(sorted(s.ack_status.items()))}); unacknowledged {s.unacked}")
+    out.write("\n".join(lines) + "\n")
