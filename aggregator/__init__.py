@@ -1,0 +1,1 @@
+"""cellcensus aggregator: receive tallies over ZeroMQ, store them (DuckDB), report."""

@@ -15,6 +15,7 @@ into a `StoreError` whose message is one readable line.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -62,7 +63,7 @@ def _open_error(path: Path, exc: duckdb.Error) -> StoreError:
     lock = _LOCK_RE.search(text)
     if lock:
         return StoreError(f"database {path} is locked by another process (PID {lock.group(2)},"
-                          f" {lock.group(1)}); stop it (aggregator serve) or use a copy")
+                          f" {lock.group(1)}); stop that process (aggregator serve) first")
     if "not a valid DuckDB database" in text:
         return StoreError(f"{path} is not a DuckDB database")
     return StoreError(f"cannot open database {path}: {text}")
@@ -137,10 +138,8 @@ class Store:
 
     def _rollback(self) -> None:
         """Abort the open transaction; a failed ROLLBACK (dead database) is not news."""
-        try:
+        with contextlib.suppress(duckdb.Error):
             self._con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
 
     def _insert_rows(self, batch: TallyBatch) -> None:
         """Insert the presence rows of `batch` (inside put's transaction)."""

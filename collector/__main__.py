@@ -20,6 +20,10 @@ from wire.pseudonym import KeyFileError, Pseudonymizer, load_key, new_key, write
 log = logging.getLogger("collector")
 
 
+class UsageError(Exception):
+    """A command line that cannot be run as given."""
+
+
 def _pseudonymizer(key_file: str | None) -> Pseudonymizer:
     if key_file is None:
         print("collector: no --key-file given: using a fresh in-memory key; pseudonyms "
@@ -57,7 +61,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     for p in args.captures:
         check_capture(p)
     if not args.dry_run and not args.aggregator:
-        raise SystemExit("collector replay: give --aggregator ENDPOINT or --dry-run")
+        raise UsageError("replay needs --aggregator ENDPOINT or --dry-run")
     pseudo = _pseudonymizer(args.key_file)
     cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60)
     sender = None
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, KeyFileError) as e:
+    except (CaptureError, KeyFileError, UsageError) as e:
         print(f"collector: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,74 @@
+"""The aggregator commands: `serve` runs the receiver until a signal, `report` prints.
+
+Both take a validated config (aggregator.config) and return an exit
+status (see aggregator.__main__); operator-facing failures are one line on
+stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import TextIO
+
+import zmq
+
+from aggregator.config import ReportConfig, ServeConfig
+from aggregator.receiver import Receiver
+from aggregator.report import RENDERERS, build_report
+from aggregator.store import Store, StoreError
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+log = logging.getLogger("aggregator")
+
+
+def _fail(command: str, message: str) -> int:
+    """Print a one-line runtime error and return EXIT_RUNTIME."""
+    print(f"aggregator {command}: {message}", file=sys.stderr)
+    return EXIT_RUNTIME
+
+
+def serve(config: ServeConfig) -> int:
+    """Receive, store and acknowledge batches until SIGTERM/SIGINT; the exit status."""
+    try:
+        store = Store(config.db)
+    except StoreError as exc:
+        return _fail("serve", str(exc))
+    receiver = Receiver(config.listen, store)
+    try:
+        receiver.bind()
+    except zmq.ZMQError as exc:
+        receiver.close()
+        store.close()
+        return _fail("serve", f"cannot listen on {config.listen}: {exc.strerror}")
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    batches, rows = store.counts()
+    log.info("serving endpoint=%s db=%s batches_in_db=%d rows_in_db=%d",
+             receiver.endpoint, config.db, batches, rows)
+    try:
+        fatal = receiver.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        receiver.close()
+        store.close()
+    log.info("stopped %s", receiver.stats.summary())
+    if fatal is not None:
+        return _fail("serve", fatal)
+    return EXIT_OK
+
+
+def report(config: ReportConfig, out: TextIO | None = None) -> int:
+    """Print the report of the store in the configured format; the exit status."""
+    try:
+        with Store(config.db, read_only=True) as store:
+            doc = build_report(store)
+    except StoreError as exc:
+        return _fail("report", str(exc))
+    (out or sys.stdout).write(RENDERERS[config.format](doc))
+    return EXIT_OK

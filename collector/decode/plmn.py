@@ -1,0 +1,62 @@
+"""PLMN identities, TBCD digit strings, TACs and cell identities as S1AP carries them.
+
+PLMN Identity (TS 36.413 §9.2.3.8, coded as in TS 24.008 §10.5.1.13):
+octet 1 = MCC digit 2 | MCC digit 1, octet 2 = MNC digit 3 (or filler 0xF) | MCC
+digit 3, octet 3 = MNC digit 2 | MNC digit 1.  The MNC is read digit 1, 2, 3 as the
+spec orders it, the same convention as NAS and GTPv2; tshark shows the 3-digit MNC
+of S1AP rotated (`041` where NAS shows `410`, notes/pycrate-and-tshark.md).
+"""
+
+from __future__ import annotations
+
+_FILLER = 0xF
+
+
+def decode_plmn(octets: bytes) -> str | None:
+    """MCCMNC digits of a 3-octet PLMN identity, or None when it is not one."""
+    if len(octets) != 3:
+        return None
+    d = [octets[0] & 0xF, octets[0] >> 4, octets[1] & 0xF,
+         octets[2] & 0xF, octets[2] >> 4, octets[1] >> 4]
+    if d[5] == _FILLER:
+        d.pop()
+    if any(x > 9 for x in d):
+        return None
+    return "".join(map(str, d))
+
+
+def decode_tbcd(octets: bytes) -> str | None:
+    """Digits of a TBCD string (TS 29.002 §17.7.8; S1AP IMSI, TS 36.413 §9.2.3.11).
+
+    Low nibble first; a 0xF filler may only end the string.  None if not digits.
+    """
+    out = []
+    for b in octets:
+        for nib in (b & 0xF, b >> 4):
+            if nib == _FILLER:
+                out.append(None)
+            elif nib > 9:
+                return None
+            else:
+                out.append(nib)
+    while out and out[-1] is None:
+        out.pop()
+    if not out or None in out:
+        return None
+    return "".join(map(str, out))
+
+
+def imsi_digits_ok(digits: str) -> bool:
+    """An IMSI is 6 to 15 decimal digits (TS 23.003 §2.2: MCC + MNC + MSIN)."""
+    return 6 <= len(digits) <= 15 and digits.isdigit()
+
+
+def decode_tac(octets: bytes) -> int | None:
+    """Tracking area code (TS 36.413 §9.2.3.7, 2 octets) as an int."""
+    return int.from_bytes(octets, "big") if len(octets) == 2 else None
+
+
+def decode_cell_identity(bits: tuple[int, int]) -> int | None:
+    """E-UTRAN cell identity (TS 36.413 §9.2.1.38, BIT STRING SIZE(28)) as an int."""
+    value, length = bits
+    return value if length == 28 else None

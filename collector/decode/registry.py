@@ -1,0 +1,14 @@
+"""Decoders by transport protocol name (STYLE habit 2: one dict, one place).
+
+Each entry is a class built as `Decoder(pseudonymizer, correlator)` whose call is
+`(payload, assoc, frame, time) -> (list[SignallingEvent], drop reason | None)`.
+The key is the `proto` that framing gives a message (`collector.framing.messages`).
+"""
+
+from __future__ import annotations
+
+from collector.decode.s1ap import S1APDecoder
+
+DECODERS = {
+    "s1ap": S1APDecoder,  # TS 36.413 + TS 24.301
+}

@@ -1,0 +1,147 @@
+"""Meaning of the S1AP protocol IEs we read (TS 36.413 §9.2), from pycrate values.
+
+`read_facts` turns {IE id: decoded value} into `S1APFacts`: the UE ids, the NAS
+PDUs, the location, the temporary identity and the E-RAB tunnels of one message.
+The location is the first one the message names, in IE order: a TAI before a
+cell, the target of a handover before its history.
+"""
+
+from __future__ import annotations
+
+from collector.decode.plmn import decode_cell_identity, decode_plmn, decode_tac
+from collector.decode.pycrate_libs import S1AP, aper_decode
+
+_C = S1AP.S1AP_Constants
+ID_MME_UE = _C.id_MME_UE_S1AP_ID._val                   # §9.2.3.3
+ID_ENB_UE = _C.id_eNB_UE_S1AP_ID._val                   # §9.2.3.4
+ID_UE_IDS = _C.id_UE_S1AP_IDs._val                      # §9.2.3.18 UE S1AP IDs
+ID_SOURCE_MME_UE = _C.id_SourceMME_UE_S1AP_ID._val      # §9.1.5.8 PATH SWITCH REQUEST
+ID_NAS_PDU = _C.id_NAS_PDU._val                         # §9.2.3.5
+ID_TAI = _C.id_TAI._val                                 # §9.2.3.16
+ID_ECGI = _C.id_EUTRAN_CGI._val                         # §9.2.1.38
+ID_ULI = _C.id_UserLocationInformation._val             # §9.2.1.93
+ID_TAI_LIST = _C.id_TAIList._val                        # §9.1.6 PAGING
+ID_S_TMSI = _C.id_S_TMSI._val                           # §9.2.3.6
+ID_PAGING_ID = _C.id_UEPagingID._val                    # §9.2.3.13 UE Paging Identity
+ID_TARGET = _C.id_TargetID._val                         # §9.2.1.6 Target ID
+ID_HO_TYPE = _C.id_HandoverType._val                    # §9.2.1.13
+ID_SRC_TO_TGT = _C.id_Source_ToTarget_TransparentContainer._val  # §9.2.1.56
+ID_SON_ECT = _C.id_SONConfigurationTransferECT._val     # §9.1.12.1 ENB CONFIGURATION TRANSFER
+ID_SON_MCT = _C.id_SONConfigurationTransferMCT._val     # §9.1.12.2 MME CONFIGURATION TRANSFER
+ID_ERAB_CTXT = _C.id_E_RABToBeSetupListCtxtSUReq._val   # §9.1.4.1 INITIAL CONTEXT SETUP REQUEST
+ID_ERAB_BEARER = _C.id_E_RABToBeSetupListBearerSUReq._val  # §9.1.3.1 E-RAB SETUP REQUEST
+ID_ERAB_HO = _C.id_E_RABToBeSetupListHOReq._val         # §9.1.5.4 HANDOVER REQUEST
+
+# the IEs read_facts uses; the others of a message are not decoded at all
+WANTED = frozenset({
+    ID_MME_UE, ID_ENB_UE, ID_UE_IDS, ID_SOURCE_MME_UE, ID_NAS_PDU, ID_TAI, ID_ECGI, ID_ULI,
+    ID_TAI_LIST, ID_S_TMSI, ID_PAGING_ID, ID_TARGET, ID_HO_TYPE, ID_SRC_TO_TGT, ID_SON_ECT,
+    ID_SON_MCT, ID_ERAB_CTXT, ID_ERAB_BEARER, ID_ERAB_HO,
+})
+# handovers whose Source to Target Transparent Container is the E-UTRAN one (§9.2.1.56)
+_TO_EUTRAN = frozenset({"intralte", "utrantolte", "gerantolte", "fivegs-to-eps"})
+_SOURCE_TO_TARGET_ENB = S1AP.S1AP_IEs.SourceeNB_ToTargeteNB_TransparentContainer
+
+
+class S1APFacts:
+    """What one S1AP message says, in our terms (no raw identity: see `paging_imsi`)."""
+
+    __slots__ = ("enb_id", "mme_id", "source_mme_id", "nas_pdus", "plmn", "tac", "cell",
+                 "s_tmsi", "paging_imsi", "bearers")
+
+    def __init__(self) -> None:
+        self.enb_id: int | None = None
+        self.mme_id: int | None = None
+        self.source_mme_id: int | None = None
+        self.nas_pdus: list[bytes] = []
+        self.plmn: str | None = None
+        self.tac: int | None = None
+        self.cell: int | None = None
+        self.s_tmsi: tuple[int, int] | None = None
+        self.paging_imsi: bytes | None = None  # TBCD octets; the decoder pseudonymises them
+        self.bearers: list[tuple[tuple[int, int], bytes]] = []
+
+    @property
+    def located(self) -> bool:
+        """True if the message names a PLMN, TAC or cell."""
+        return self.plmn is not None or self.tac is not None or self.cell is not None
+
+
+def read_facts(values: dict) -> S1APFacts:
+    """S1APFacts of one message from {IE id: pycrate value} (only WANTED ids matter)."""
+    f = S1APFacts()
+    f.enb_id, f.mme_id = values.get(ID_ENB_UE), values.get(ID_MME_UE)
+    f.source_mme_id = values.get(ID_SOURCE_MME_UE)
+    _read_ue_ids(f, values.get(ID_UE_IDS))
+    if ID_NAS_PDU in values:
+        f.nas_pdus.append(values[ID_NAS_PDU])
+    for list_id in (ID_ERAB_CTXT, ID_ERAB_BEARER, ID_ERAB_HO):
+        for item in values.get(list_id, ()):
+            erab = item["value"][1]
+            if erab.get("nAS-PDU"):
+                f.nas_pdus.append(erab["nAS-PDU"])
+            f.bearers.append((erab["transportLayerAddress"], erab["gTP-TEID"]))
+    _read_location(f, values)
+    if ID_S_TMSI in values:
+        f.s_tmsi = _s_tmsi(values[ID_S_TMSI])
+    kind, paging_id = values.get(ID_PAGING_ID, (None, None))
+    if kind == "s-TMSI":
+        f.s_tmsi = _s_tmsi(paging_id)
+    elif kind == "iMSI":
+        f.paging_imsi = paging_id
+    return f
+
+
+def _read_ue_ids(f: S1APFacts, ue_ids: tuple | None) -> None:
+    # §9.2.3.18: a pair, or the MME id alone
+    if ue_ids is None:
+        return
+    kind, value = ue_ids
+    if kind == "uE-S1AP-ID-pair":
+        f.mme_id, f.enb_id = value["mME-UE-S1AP-ID"], value["eNB-UE-S1AP-ID"]
+    elif kind == "mME-UE-S1AP-ID":
+        f.mme_id = value
+
+
+def _read_location(f: S1APFacts, values: dict) -> None:
+    _tai(f, values.get(ID_TAI))
+    _ecgi(f, values.get(ID_ECGI))
+    uli = values.get(ID_ULI)
+    if uli is not None:
+        _tai(f, uli.get("tai"))
+        _ecgi(f, uli.get("eutran-cgi"))
+    target = values.get(ID_TARGET)
+    if target is not None and target[0] == "targeteNB-ID":
+        _tai(f, target[1].get("selected-TAI"))
+    if ID_SRC_TO_TGT in values and values.get(ID_HO_TYPE) in _TO_EUTRAN:
+        container, _reason = aper_decode(_SOURCE_TO_TARGET_ENB, values[ID_SRC_TO_TGT])
+        if container is not None:
+            _ecgi(f, container.get("targetCell-ID"))
+    for son_id in (ID_SON_ECT, ID_SON_MCT):
+        if son_id in values:
+            _tai(f, values[son_id]["targeteNB-ID"].get("selected-TAI"))
+    for item in values.get(ID_TAI_LIST, ())[:1]:  # paging: the first TA paged
+        _tai(f, item["value"][1]["tAI"])
+
+
+def _tai(f: S1APFacts, tai: dict | None) -> None:
+    if tai is None:
+        return
+    if f.plmn is None:
+        f.plmn = decode_plmn(tai["pLMNidentity"])
+    if f.tac is None:
+        f.tac = decode_tac(tai["tAC"])
+
+
+def _ecgi(f: S1APFacts, ecgi: dict | None) -> None:
+    if ecgi is None:
+        return
+    if f.plmn is None:
+        f.plmn = decode_plmn(ecgi["pLMNidentity"])
+    if f.cell is None:
+        f.cell = decode_cell_identity(ecgi["cell-ID"])
+
+
+def _s_tmsi(value: dict) -> tuple[int, int]:
+    # §9.2.3.6 S-TMSI: MMEC (1 octet) + M-TMSI (4 octets)
+    return value["mMEC"][0], int.from_bytes(value["m-TMSI"], "big")

@@ -1,0 +1,145 @@
+"""Correlation tables: a subscriber seen once is carried to the messages that name
+it only by a temporary id (DESIGN.md, "Signalling decoded").
+
+Keys: the two ids of a UE-associated logical S1-connection (TS 36.413 §9.2.3.3
+MME-UE-S1AP-ID, unique within its MME; §9.2.3.4 eNB-UE-S1AP-ID, unique within
+its eNB, hence per SCTP association), the S-TMSI (MMEC + M-TMSI, TS 23.003 §2.9)
+and the S-GW F-TEID of an E-RAB (TS 36.413 §9.2.2.1-2).  Values are Subscriber
+tuples (pseudonym, home MCC): no raw identity is ever stored.
+
+Every table is a bounded LRU; an entry not used for `ttl` seconds of capture time
+expires.  A probe beside one MME sees one MME-UE-S1AP-ID space, so that id is
+keyed without the association (a UE moved by X2 handover keeps its MME id on a
+new association).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+
+class Subscriber(NamedTuple):
+    """A subscriber as the collector knows it: pseudonym and home MCC (or None)."""
+
+    pseudonym: int
+    home_mcc: str | None
+
+
+class BoundedTable:
+    """LRU map with at most `max_entries` keys; entries expire `ttl` seconds after last use."""
+
+    __slots__ = ("_items", "_max", "_ttl")
+
+    def __init__(self, max_entries: int, ttl: float) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+        if not ttl > 0:
+            raise ValueError(f"ttl must be positive seconds, got {ttl}")
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._max, self._ttl = max_entries, ttl
+
+    def get(self, key: Hashable, now: float) -> Any:
+        """The value of `key` (refreshing its age), or None if absent or expired."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if now - item[0] > self._ttl:
+            del self._items[key]
+            return None
+        self._items[key] = (max(now, item[0]), item[1])
+        self._items.move_to_end(key)
+        return item[1]
+
+    def put(self, key: Hashable, value: Any, now: float) -> None:
+        """Store `value` under `key`, evicting the least recently used and the expired."""
+        self._items[key] = (now, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+        while self._items:
+            oldest = next(iter(self._items.values()))
+            if now - oldest[0] <= self._ttl:
+                break
+            self._items.popitem(last=False)
+
+    def pop(self, key: Hashable) -> None:
+        """Forget `key` if present."""
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:  # sizes only, never keys or values
+        return f"BoundedTable({len(self._items)}/{self._max}, ttl={self._ttl:g}s)"
+
+
+class Correlator:
+    """Correlation tables of one collector process (one decoder thread)."""
+
+    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer")
+
+    def __init__(self, max_entries: int = 1_000_000, ttl: float = 86_400.0) -> None:
+        # (assoc, eNB id) -> (Subscriber | None, MME id | None)
+        self._enb = BoundedTable(max_entries, ttl)
+        # MME id -> (Subscriber | None, (assoc, eNB id) | None)
+        self._mme = BoundedTable(max_entries, ttl)
+        self._tmsi = BoundedTable(max_entries, ttl)    # (MMEC, M-TMSI) -> Subscriber
+        self._bearer = BoundedTable(max_entries, ttl)  # (address, TEID) -> Subscriber
+
+    # UE-associated logical S1-connections (TS 36.413 §8.1, §9.2.3.3-4)
+
+    def ue_lookup(self, assoc: Hashable, enb_id: int | None, mme_id: int | None,
+                  now: float) -> Subscriber | None:
+        """Subscriber of the connection named by its ids (either may be None).
+
+        A binding whose recorded partner id contradicts the other id is stale (the
+        id was allocated again) and is not used.
+        """
+        if enb_id is not None:
+            entry = self._enb.get((assoc, enb_id), now)
+            if entry is not None and (mme_id is None or entry[1] in (None, mme_id)):
+                return entry[0]
+        if mme_id is not None:
+            entry = self._mme.get(mme_id, now)
+            if entry is not None and (enb_id is None or entry[1] in (None, (assoc, enb_id))):
+                return entry[0]
+        return None
+
+    def ue_learn(self, assoc: Hashable, enb_id: int | None, mme_id: int | None,
+                 sub: Subscriber | None, now: float) -> None:
+        """Bind the given ids of one connection to each other and to `sub` (None: not known yet)."""
+        if enb_id is not None:
+            self._enb.put((assoc, enb_id), (sub, mme_id), now)
+        if mme_id is not None:
+            self._mme.put(mme_id, (sub, None if enb_id is None else (assoc, enb_id)), now)
+
+    def ue_release(self, assoc: Hashable, enb_id: int | None, mme_id: int | None) -> None:
+        """Forget a released connection (TS 36.413 §8.3.3 UE CONTEXT RELEASE)."""
+        if enb_id is not None:
+            self._enb.pop((assoc, enb_id))
+        if mme_id is not None:
+            self._mme.pop(mme_id)
+
+    # temporary identities and bearers
+
+    def tmsi_lookup(self, mmec: int, mtmsi: int, now: float) -> Subscriber | None:
+        """Subscriber an S-TMSI (from a GUTI or S1AP S-TMSI) was allocated to."""
+        return self._tmsi.get((mmec, mtmsi), now)
+
+    def tmsi_learn(self, mmec: int, mtmsi: int, sub: Subscriber, now: float) -> None:
+        """Record the S-TMSI part of a GUTI allocated to `sub`."""
+        self._tmsi.put((mmec, mtmsi), sub, now)
+
+    def bearer_lookup(self, address: Hashable, teid: bytes, now: float) -> Subscriber | None:
+        """Subscriber of the E-RAB whose S-GW end is (transport address, TEID)."""
+        return self._bearer.get((address, teid), now)
+
+    def bearer_learn(self, address: Hashable, teid: bytes, sub: Subscriber, now: float) -> None:
+        """Record the S-GW F-TEID of an E-RAB of `sub`."""
+        self._bearer.put((address, teid), sub, now)
+
+    def __repr__(self) -> str:  # sizes only
+        return (f"Correlator(enb={len(self._enb)}, mme={len(self._mme)}, "
+                f"tmsi={len(self._tmsi)}, bearer={len(self._bearer)})")

@@ -1,0 +1,116 @@
+"""Helpers shared by the integration tests: run the real programs, read identities
+from the tshark ground truth, and encode them the ways they could leak."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURES = ROOT / "tests" / "golden" / "captures"
+
+
+def capture_paths() -> list[Path]:
+    """Every golden capture (pcap or pcapng) shipped with the tests."""
+    return sorted(p for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng"))
+
+
+def run(program: str, *args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    """Run `python -m program args` and capture its output as bytes."""
+    proc = subprocess.run([sys.executable, "-m", program, *args], capture_output=True,
+                          cwd=ROOT, timeout=600, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{program} {' '.join(args)} exited {proc.returncode}:\n"
+                             f"{proc.stderr.decode(errors='replace')}")
+    return proc
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Aggregator:
+    """`aggregator serve` as a subprocess on a free loopback port."""
+
+    def __init__(self, db: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "serve", "--listen", self.endpoint,
+             "--db", str(db)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"aggregator exited: {self.proc.stderr.read().decode()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("aggregator did not start listening")
+
+    def stop(self) -> tuple[bytes, bytes]:
+        """SIGTERM, wait, and return (stdout, stderr); asserts a clean exit."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=30)
+        assert self.proc.returncode == 0, err.decode(errors="replace")
+        return out, err
+
+
+def tsv_identities() -> tuple[set[str], set[str]]:
+    """(IMSIs/SUPIs, MSISDNs) that tshark found in the golden captures."""
+    imsis, msisdns = set(), set()
+    for tsv in CAPTURES.glob("*.tsv"):
+        with open(tsv, newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                for col in ("imsi", "assoc_imsi"):
+                    imsis.update(v for v in row[col].split(";") if v)
+                msisdns.update(v for v in row["msisdn"].split(";") if v)
+                for suci in filter(None, row["suci"].split(";")):
+                    parts = suci.split("-")  # suci-0-mcc-mnc-routing-scheme-pki-msin
+                    if len(parts) == 8 and parts[5] == "0":
+                        imsis.add(parts[2] + parts[3] + parts[7])
+    return imsis, msisdns
+
+
+def tbcd(digits: str) -> bytes:
+    """TBCD of a digit string (TS 29.002): swapped nibbles, F filler."""
+    d = digits + ("F" if len(digits) % 2 else "")
+    return bytes.fromhex("".join(d[i + 1] + d[i] for i in range(0, len(d), 2)))
+
+
+def needles(identities: set[str]) -> dict[bytes, str]:
+    """Byte strings whose presence would reveal an identity: ASCII, TBCD, NAS-style TBCD."""
+    out = {}
+    for ident in identities:
+        out[ident.encode()] = f"{ident[:5]}… ascii"
+        out[tbcd(ident)[:-1] if len(ident) % 2 else tbcd(ident)] = f"{ident[:5]}… tbcd"
+        out[tbcd(ident[1:])[:-1] if len(ident) % 2 == 0 else tbcd(ident[1:])] = \
+            f"{ident[:5]}… nas-tbcd"
+    return out
+
+
+def scan(blobs: dict[str, bytes], needle_map: dict[bytes, str]) -> list[str]:
+    """Where each needle occurs in the named blobs (empty list: nothing leaked)."""
+    return [f"{name}: {what}" for name, blob in blobs.items()
+            for needle, what in needle_map.items() if needle in blob]
+
+
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder, by relative path."""
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def is_root() -> bool:
+    """True when raw sockets can be opened (needed to sniff loopback)."""
+    return os.geteuid() == 0

@@ -1,0 +1,176 @@
+"""Unit tests of aggregator.receiver with a real DEALER over TCP and IPC."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import duckdb
+import msgpack
+import pytest
+import zmq
+
+from aggregator.receiver import Receiver, ReceiverStats, best_effort_key
+from aggregator.store import CellPresence, Store
+from aggregator.testing import running_aggregator
+from wire.tally import MAX_BATCH_BYTES, PresenceRow, TallyBatch, decode_ack, encode_batch
+
+T0 = int(dt.datetime(2026, 12, 8, 19, 0, tzinfo=dt.UTC).timestamp())
+RECV_MS = 5000
+
+
+def batch(seq: int, rows: list[tuple], collector: str = "mme-1") -> TallyBatch:
+    return TallyBatch(collector, 7, seq, 900, tuple(PresenceRow(*r) for r in rows))
+
+
+def raw_batch(**changes) -> bytes:
+    """A version-1 batch map built by hand, with `changes` applied."""
+    doc = {"v": 1, "kind": "tally", "collector": "mme-1", "epoch": 7, "seq": 1,
+           "bin_seconds": 900, "presence": [[T0, "00101", 1, 10, 3]]}
+    doc.update(changes)
+    return msgpack.packb(doc)
+
+
+@pytest.fixture
+def dealer():
+    ctx = zmq.Context()
+    socks = []
+
+    def connect(endpoint: str) -> zmq.Socket:
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVTIMEO, RECV_MS)
+        sock.connect(endpoint)
+        socks.append(sock)
+        return sock
+
+    yield connect
+    for sock in socks:
+        sock.close(0)
+    ctx.term()
+
+
+def ask(sock: zmq.Socket, *frames: bytes) -> dict:
+    sock.send_multipart(list(frames))
+    ack = decode_ack(sock.recv())
+    assert ack is not None
+    return ack
+
+
+def test_valid_batch_stored_then_duplicate(tmp_path, dealer):
+    b = batch(1, [(T0, "00101", 1, 10, 3), (T0, "00101", 1, 11, 2)])
+    with running_aggregator(tmp_path / "a.duckdb") as rx:
+        sock = dealer(rx.endpoint)
+        first = ask(sock, encode_batch(b))
+        again = ask(sock, encode_batch(b))
+        stats = rx.stats
+    assert (first["status"], first["reason"]) == ("stored", None)
+    assert (first["collector"], first["epoch"], first["seq"]) == ("mme-1", 7, 1)
+    assert again["status"] == "duplicate"
+    assert (stats.stored, stats.duplicate) == (1, 1)
+    with Store(tmp_path / "a.duckdb", read_only=True) as store:
+        assert store.cell_presence() == [CellPresence(T0, 900, "00101", 1, 10, 3),
+                                         CellPresence(T0, 900, "00101", 1, 11, 2)]
+
+
+def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
+    cases = [
+        (b"\xc1garbage\xff", "not_msgpack"),
+        (msgpack.packb([1, 2, 3]), "not_a_map"),
+        (raw_batch(v=2), "bad_version"),
+        (raw_batch(kind="ack"), "bad_kind"),
+        (raw_batch(collector="bad name!"), "bad_field"),
+        (raw_batch(presence=[[T0, "00101", 1, 10, 0]]), "bad_row"),  # zero devices
+        (raw_batch(presence=[[T0 + 1, "00101", 1, 10, 3]]), "bad_row"),  # not on a bin edge
+    ]
+    with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
+        sock = dealer(rx.endpoint)
+        got = [ask(sock, payload) for payload, _ in cases]
+        after = ask(sock, encode_batch(batch(2, [(T0, "00101", 1, 10, 3)])))
+        stats = rx.stats
+    assert [(a["status"], a["reason"]) for a in got] == [("rejected", r) for _, r in cases]
+    assert after["status"] == "stored"
+    assert stats.rejected == {"not_msgpack": 1, "not_a_map": 1, "bad_version": 1,
+                              "bad_kind": 1, "bad_field": 1, "bad_row": 2}
+    assert stats.stored == 1
+    with Store(tmp_path / "a.duckdb", read_only=True) as store:
+        assert store.counts() == (1, 1)
+
+
+def test_reject_carries_the_key_when_readable(tmp_path, dealer):
+    with running_aggregator(tmp_path / "a.duckdb") as rx:
+        sock = dealer(rx.endpoint)
+        readable = ask(sock, raw_batch(seq=42, v=9))
+        garbage = ask(sock, b"\xc1")
+    assert (readable["collector"], readable["epoch"], readable["seq"]) == ("mme-1", 7, 42)
+    assert (garbage["collector"], garbage["epoch"], garbage["seq"]) == ("", 0, 0)
+
+
+def test_multipart_message_rejected(tmp_path, dealer):
+    with running_aggregator(tmp_path / "a.duckdb") as rx:
+        sock = dealer(rx.endpoint)
+        ack = ask(sock, b"", encode_batch(batch(1, [(T0, "00101", 1, 10, 3)])))
+        stats = rx.stats
+    assert (ack["status"], ack["reason"]) == ("rejected", "bad_frames")
+    assert stats.rejected == {"bad_frames": 1} and stats.stored == 0
+
+
+def test_two_collectors_answered_separately(tmp_path, dealer):
+    with running_aggregator(tmp_path / "a.duckdb") as rx:
+        one, two = dealer(rx.endpoint), dealer(rx.endpoint)
+        one.send(encode_batch(batch(1, [(T0, "00101", 1, 10, 3)], collector="mme-1")))
+        two.send(encode_batch(batch(1, [(T0, "00101", 1, 10, 4)], collector="mme-2")))
+        assert decode_ack(one.recv())["collector"] == "mme-1"
+        assert decode_ack(two.recv())["collector"] == "mme-2"
+    with Store(tmp_path / "a.duckdb", read_only=True) as store:
+        assert store.cell_presence() == [CellPresence(T0, 900, "00101", 1, 10, 7)]
+
+
+def test_best_effort_key():
+    assert best_effort_key(raw_batch(seq=5)) == ("mme-1", 7, 5)
+    assert best_effort_key(raw_batch(seq=-1)) == ("", 0, 0)
+    assert best_effort_key(msgpack.packb({"collector": ["x"], "epoch": 1, "seq": 1})) == ("", 0, 0)
+    assert best_effort_key(b"") == ("", 0, 0)
+
+
+def test_stats_summary_lists_reasons():
+    stats = ReceiverStats(stored=3, duplicate=1)
+    stats.rejected.update({"bad_row": 2, "not_msgpack": 1})
+    assert stats.summary() == ("stored=3 duplicate=1 rejected=3"
+                               " rejected_by_reason=bad_row:2,not_msgpack:1 store_errors=0")
+
+
+def test_too_large_rejected(tmp_path, dealer):
+    with running_aggregator(tmp_path / "a.duckdb") as rx:
+        ack = ask(dealer(rx.endpoint), b"\x00" * (MAX_BATCH_BYTES + 1))
+    assert (ack["status"], ack["reason"]) == ("rejected", "too_large")
+
+
+class BrokenStore:
+    """A store whose every put fails with `exc`."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def put(self, batch):
+        raise self.exc
+
+
+def test_store_failure_leaves_batch_unacked():
+    rx = Receiver("tcp://127.0.0.1:*", BrokenStore(duckdb.IOException("disk full")))
+    reply = rx.handle([b"id", encode_batch(batch(1, [(T0, "00101", 1, 10, 3)]))])
+    rx.close()
+    assert reply is None
+    assert (rx.stats.store_errors, rx.stats.stored) == (1, 0)
+
+
+def test_dead_database_stops_the_receiver(dealer):
+    rx = Receiver("tcp://127.0.0.1:*", BrokenStore(duckdb.FatalException("invalidated")))
+    rx.bind()
+    sock = dealer(rx.endpoint)
+    sock.send(encode_batch(batch(1, [(T0, "00101", 1, 10, 3)])))
+    fatal = rx.run(threading.Event())  # returns by itself, without a stop
+    rx.close()
+    assert fatal == "database failed: invalidated"
+    with pytest.raises(zmq.Again):
+        sock.recv(zmq.NOBLOCK)  # no ack was sent

@@ -1,0 +1,138 @@
+"""Unit tests of aggregator.store: put, duplicates, transactions, presence sums."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections import Counter
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.store import CellPresence, Store, StoreError
+from wire.tally import PresenceRow, TallyBatch
+
+# 2026-12-08 19:00 UTC and the next 15-minute bin, written out by hand.
+T0 = int(dt.datetime(2026, 12, 8, 19, 0, tzinfo=dt.UTC).timestamp())
+T1 = T0 + 900
+
+
+def batch(collector: str, seq: int, rows: list[tuple], epoch: int = 1) -> TallyBatch:
+    """A batch of (bin_start, plmn, tac, cell, devices) rows."""
+    return TallyBatch(collector, epoch, seq, 900, tuple(PresenceRow(*r) for r in rows))
+
+
+def test_put_stores_then_reports_duplicate(tmp_path):
+    with Store(tmp_path / "a.duckdb") as store:
+        b = batch("mme-1", 1, [(T0, "00101", 1, 10, 3)])
+        assert store.put(b) == "stored"
+        assert store.put(b) == "duplicate"
+        assert store.counts() == (1, 1)
+        assert store.cell_presence() == [CellPresence(T0, 900, "00101", 1, 10, 3)]
+
+
+def test_same_seq_other_epoch_or_collector_is_new(tmp_path):
+    with Store(tmp_path / "a.duckdb") as store:
+        assert store.put(batch("mme-1", 1, [(T0, "00101", 1, 10, 1)])) == "stored"
+        assert store.put(batch("mme-1", 1, [(T0, "00101", 1, 10, 1)], epoch=2)) == "stored"
+        assert store.put(batch("mme-2", 1, [(T0, "00101", 1, 10, 1)])) == "stored"
+        assert store.counts() == (3, 3)
+
+
+def test_presence_sums_over_collectors_and_batches(tmp_path):
+    with Store(tmp_path / "a.duckdb") as store:
+        store.put(batch("mme-1", 1, [(T0, "00101", 1, 10, 3), (T0, "00101", 1, 11, 4)]))
+        store.put(batch("mme-2", 1, [(T0, "00101", 1, 10, 5), (T1, "00101", 1, 10, 2)]))
+        store.put(batch("mme-1", 2, [(T0, "20801", 7, 10, 6)]))
+        got = store.cell_presence()
+    # cell 10 at T0 seen by both collectors: 3 + 5; other PLMN kept apart.
+    assert got == [
+        CellPresence(T0, 900, "00101", 1, 10, 8),
+        CellPresence(T0, 900, "00101", 1, 11, 4),
+        CellPresence(T0, 900, "20801", 7, 10, 6),
+        CellPresence(T1, 900, "00101", 1, 10, 2),
+    ]
+
+
+def test_presence_time_window(tmp_path):
+    with Store(tmp_path / "a.duckdb") as store:
+        store.put(batch("mme-1", 1, [(T0, "00101", 1, 10, 3), (T1, "00101", 1, 10, 4)]))
+        assert [p.start for p in store.cell_presence(start=T1)] == [T1]
+        assert [p.start for p in store.cell_presence(end=T1)] == [T0]
+
+
+def test_empty_batch_is_stored_and_deduplicated(tmp_path):
+    with Store(tmp_path / "a.duckdb") as store:
+        assert store.put(batch("mme-1", 1, [])) == "stored"
+        assert store.put(batch("mme-1", 1, [])) == "duplicate"
+        assert store.counts() == (1, 0)
+
+
+def test_failed_put_leaves_nothing_and_can_be_retried(tmp_path, monkeypatch):
+    store = Store(tmp_path / "a.duckdb")
+    b = batch("mme-1", 1, [(T0, "00101", 1, 10, 3)])
+
+    def broken(self, _batch):
+        raise duckdb.IOException("disk full (simulated)")
+
+    monkeypatch.setattr(Store, "_insert_rows", broken)
+    with pytest.raises(duckdb.IOException):
+        store.put(b)
+    assert store.counts() == (0, 0)  # the batch key row was rolled back too
+    monkeypatch.undo()
+    assert store.put(b) == "stored"
+    assert store.counts() == (1, 1)
+    store.close()
+
+
+def test_data_and_dedupe_survive_reopen(tmp_path):
+    path = tmp_path / "a.duckdb"
+    with Store(path) as store:
+        store.put(batch("mme-1", 1, [(T0, "00101", 1, 10, 3)]))
+    with Store(path) as store:
+        assert store.put(batch("mme-1", 1, [(T0, "00101", 1, 10, 3)])) == "duplicate"
+    with Store(path, read_only=True) as store:
+        assert store.cell_presence() == [CellPresence(T0, 900, "00101", 1, 10, 3)]
+
+
+def test_large_batch(tmp_path):
+    rows = [(T0, "00101", 1, cell, 2) for cell in range(20_000)]
+    with Store(tmp_path / "a.duckdb") as store:
+        assert store.put(batch("mme-1", 1, rows)) == "stored"
+        got = store.cell_presence()
+    assert len(got) == 20_000
+    assert sum(p.devices for p in got) == 40_000
+
+
+def test_read_only_open_errors_are_one_line(tmp_path):
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database" * 500)
+    with pytest.raises(StoreError, match="not a DuckDB database") as err:
+        Store(junk, read_only=True)
+    assert "\n" not in str(err.value)
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()  # a DuckDB file without our tables
+    with pytest.raises(StoreError, match="not a cellcensus aggregator database"):
+        Store(other, read_only=True)
+
+
+ROW = st.tuples(st.integers(0, 3), st.sampled_from(["00101", "20801"]), st.integers(1, 3),
+                st.integers(1, 4), st.integers(1, 50))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["mme-1", "mme-2", "amf-1"]), st.lists(ROW, max_size=8)),
+                max_size=6))
+def test_presence_is_the_sum_of_every_stored_row(batches):
+    expected: Counter = Counter()
+    with tempfile.TemporaryDirectory() as tmp, Store(f"{tmp}/a.duckdb") as store:
+        for seq, (collector, rows) in enumerate(batches):
+            rows = [(T0 + 900 * b, plmn, tac, cell, n) for b, plmn, tac, cell, n in rows]
+            assert store.put(batch(collector, seq, rows)) == "stored"
+            assert store.put(batch(collector, seq, rows)) == "duplicate"  # never counted twice
+            for start, plmn, tac, cell, n in rows:
+                expected[(start, plmn, tac, cell)] += n
+        got = {(p.start, p.plmn, p.tac, p.cell): p.devices for p in store.cell_presence()}
+    assert got == dict(expected)
