@@ -69,7 +69,7 @@ class EdgePipeline:
             self.devices.add(ev.subscriber)
             if ev.off:
                 ok = self.presence.observe(ev.subscriber, ev.time, None)
-            elif ev.cell is not None:
+            elif ev.cell is not None and ev.tac is not None and not ev.target:
                 ok = self.presence.observe(ev.subscriber, ev.time, (ev.plmn, ev.tac, ev.cell))
             else:
                 continue

@@ -17,15 +17,17 @@ class SignallingEvent:
 
     `subscriber` is the pseudonym (uint64) carried or correlated, or None.
     `off` is True when the message says the device leaves the network
-    (a UE-originated Detach / Deregistration).
+    (a UE-originated Detach / Deregistration).  `target` is True when the
+    location is where the device is being handed over to, not where it is
+    (HANDOVER REQUIRED / REQUEST): it does not move the device.
     """
 
-    __slots__ = INSPECT_FIELDS + ("off",)
+    __slots__ = INSPECT_FIELDS + ("off", "target")
 
     def __init__(self, frame: int, time: float, proto: str, msg: str, nas: str | None = None,
                  subscriber: int | None = None, home_mcc: str | None = None,
                  plmn: str | None = None, tac: int | None = None, cell: int | None = None,
-                 rat: str | None = None, off: bool = False) -> None:
+                 rat: str | None = None, off: bool = False, target: bool = False) -> None:
         self.frame = frame
         self.time = time
         self.proto = proto
@@ -38,6 +40,7 @@ class SignallingEvent:
         self.cell = cell
         self.rat = rat
         self.off = off
+        self.target = target
 
     def inspect_record(self) -> dict:
         """The `collector inspect` JSON object (DESIGN.md contract)."""

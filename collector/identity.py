@@ -3,7 +3,7 @@ it only by a temporary id (DESIGN.md, "Signalling decoded").
 
 Keys: the two ids of a UE-associated logical S1-connection (TS 36.413 §9.2.3.3
 MME-UE-S1AP-ID, unique within its MME; §9.2.3.4 eNB-UE-S1AP-ID, unique within
-its eNB, hence per SCTP association), the S-TMSI (MMEC + M-TMSI, TS 23.003 §2.9)
+its eNB, hence per SCTP association), the S-TMSI (MMEC + M-TMSI, TS 23.003)
 and the S-GW F-TEID of an E-RAB (TS 36.413 §9.2.2.1-2).  Values are Subscriber
 tuples (pseudonym, home MCC): no raw identity is ever stored.
 
@@ -88,7 +88,7 @@ class Correlator:
         self._tmsi = BoundedTable(max_entries, ttl)    # (MMEC, M-TMSI) -> Subscriber
         self._bearer = BoundedTable(max_entries, ttl)  # (address, TEID) -> Subscriber
 
-    # UE-associated logical S1-connections (TS 36.413 §8.1, §9.2.3.3-4)
+    # UE-associated logical S1-connections (TS 36.413 §3.1, §9.2.3.3-4)
 
     def ue_lookup(self, assoc: Hashable, enb_id: int | None, mme_id: int | None,
                   now: float) -> Subscriber | None:

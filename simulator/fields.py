@@ -41,6 +41,10 @@ class Fields:
             raise ScenarioError(f"{self.where(key)}: missing")
         return default
 
+    def raw(self, key: str) -> Any:
+        """The value of a required key, unchecked (the caller checks it)."""
+        return self._get(key, None)
+
     def integer(self, key: str, lo: int, hi: int, default: int | None = None) -> int:
         """An integer in [lo, hi]."""
         v = self._get(key, default)

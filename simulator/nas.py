@@ -36,6 +36,14 @@ class Guti(NamedTuple):
         return (self.plmn, self.mmegi, self.mmec, self.mtmsi)
 
 
+def gprs_timer(seconds: int) -> dict:
+    """§9.9.3.16 GPRS timer: unit and 5-bit value (2 s, 1 min or decihour steps)."""
+    for unit, step in ((0, 2), (1, 60), (2, 360)):
+        if seconds % step == 0 and seconds // step < 32:
+            return {"Unit": unit, "Value": seconds // step}
+    raise ValueError(f"GPRS timer cannot hold {seconds} s")
+
+
 def _tai_list(plmn: str, tacs: list[int]) -> list[dict]:
     """§9.9.3.33 list of non-consecutive TACs of one PLMN."""
     return [{"Type": 0, "PTAI": {"PLMN": plmn, "TACs": sorted(tacs)}}]
@@ -53,19 +61,19 @@ def attach_request(identity: str | Guti, ksi: int = NO_KEY) -> bytes:
     esm = ESM.ESMPDNConnectivityRequest(val={"ESMHeader": {"EPSBearerId": 0, "PTI": 1},
                                              "PDNType": 1, "RequestType": 1}).to_bytes()
     return EMM.EMMAttachRequest(val={
-        "NAS_KSI": {"TSC": 0, "Value": ksi}, "EPSAttachType": {"V": EPS_ATTACH},
+        "NAS_KSI": {"TSC": 0, "Value": ksi}, "EPSAttachType": EPS_ATTACH,
         "EPSID": _epsid(identity), "UENetCap": b"\xe0\xe0\x00\x00", "ESMContainer": esm,
     }).to_bytes()
 
 
 # §8.2.1 Attach accept (with §8.3.6 activate default EPS bearer context request)
-def attach_accept(guti: Guti, tacs: list[int], t3412_decihours: int, ue_ip: bytes) -> bytes:
-    """Attach Accept allocating `guti`, with the TAI list and the periodic TAU timer."""
+def attach_accept(guti: Guti, tacs: list[int], t3412: int, ue_ip: bytes) -> bytes:
+    """Attach Accept allocating `guti`, with the TAI list and T3412 (seconds)."""
     esm = ESM.ESMActDefaultEPSBearerCtxtRequest(val={
         "ESMHeader": {"EPSBearerId": DEFAULT_BEARER, "PTI": 1}, "EPSQoS": {"QCI": 9},
         "APN": APN, "PDNAddr": {"Type": 1, "Addr": ue_ip}}).to_bytes()
     return EMM.EMMAttachAccept(val={
-        "EPSAttachResult": {"V": EPS_ATTACH}, "T3412": {"Unit": 2, "Value": t3412_decihours},
+        "EPSAttachResult": EPS_ATTACH, "T3412": gprs_timer(t3412),
         "TAIList": _tai_list(guti.plmn, tacs), "ESMContainer": esm,
         "GUTI": {"type": IDTYPE_GUTI, "ident": guti.ident()},
     }).to_bytes()
@@ -82,7 +90,7 @@ def attach_complete() -> bytes:
 # §8.2.18 Identity request, §8.2.19 Identity response
 def identity_request_imeisv() -> bytes:
     """Identity Request for the IMEISV."""
-    return EMM.EMMIdentityRequest(val={"IDType": {"V": IDTYPE_IMEISV}}).to_bytes()
+    return EMM.EMMIdentityRequest(val={"IDType": IDTYPE_IMEISV}).to_bytes()
 
 
 def identity_response_imeisv(imeisv: str) -> bytes:
@@ -102,10 +110,10 @@ def tau_request(guti: Guti, old_tac: int, periodic: bool, ksi: int) -> bytes:
     }).to_bytes()
 
 
-def tau_accept(plmn: str, tacs: list[int], t3412_decihours: int,
+def tau_accept(plmn: str, tacs: list[int], t3412: int,
                new_guti: Guti | None) -> bytes:
     """TAU Accept, reallocating the GUTI when `new_guti` is given."""
-    val: dict = {"EPSUpdateResult": {"V": 0}, "T3412": {"Unit": 2, "Value": t3412_decihours},
+    val: dict = {"EPSUpdateResult": 0, "T3412": gprs_timer(t3412),
                  "TAIList": _tai_list(plmn, tacs)}
     if new_guti is not None:
         val["GUTI"] = {"type": IDTYPE_GUTI, "ident": new_guti.ident()}

@@ -88,14 +88,21 @@ def tbcd(digits: str) -> bytes:
     return bytes.fromhex("".join(d[i + 1] + d[i] for i in range(0, len(d), 2)))
 
 
+def nas_identity(digits: str, kind: int = 1) -> bytes:
+    """A mobile identity IE value as NAS writes it (TS 24.008 §10.5.1.4): first digit
+    beside the odd/even flag and the type, then TBCD of the rest."""
+    odd = len(digits) % 2
+    return bytes([(int(digits[0]) << 4) | (odd << 3) | kind]) + tbcd(digits[1:])
+
+
 def needles(identities: set[str]) -> dict[bytes, str]:
-    """Byte strings whose presence would reveal an identity: ASCII, TBCD, NAS-style TBCD."""
+    """Byte strings whose presence would reveal an identity: ASCII, TBCD (with its F
+    filler, as GTPv2, Diameter and MAP carry it) and the NAS mobile identity."""
     out = {}
     for ident in identities:
         out[ident.encode()] = f"{ident[:5]}… ascii"
-        out[tbcd(ident)[:-1] if len(ident) % 2 else tbcd(ident)] = f"{ident[:5]}… tbcd"
-        out[tbcd(ident[1:])[:-1] if len(ident) % 2 == 0 else tbcd(ident[1:])] = \
-            f"{ident[:5]}… nas-tbcd"
+        out[tbcd(ident)] = f"{ident[:5]}… tbcd"
+        out[nas_identity(ident)] = f"{ident[:5]}… nas"
     return out
 
 

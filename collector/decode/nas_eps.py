@@ -44,6 +44,10 @@ TAI_IES = {
 }
 # the UE leaves the network (§5.5.2.2 UE initiated detach)
 LEAVING = frozenset({"EMMDetachRequestMO"})
+# messages whose title in §8.2/§8.3 itself starts with EMM or ESM (EMM STATUS, ESM STATUS, ...)
+_PREFIXED_IN_SPEC = frozenset({"EMMInformation", "EMMStatus", "ESMInformationRequest",
+                               "ESMInformationResponse", "ESMStatus", "ESMDummyMessage",
+                               "ESMDataTransport"})
 _SECURITY_PROTECTED = "EMMSecProtNASMessage"  # §9.3.1 header types 1 to 4
 _CIPHERED_HEADERS = (2, 4)
 
@@ -73,8 +77,11 @@ class NASInfo:
 
 
 def spec_name(pycrate_name: str) -> str:
-    """'EMMAttachRequest' -> 'AttachRequest', 'EMMDetachRequestMO' -> 'DetachRequest'."""
-    name = pycrate_name[3:] if pycrate_name.startswith(("EMM", "ESM")) else pycrate_name
+    """'EMMAttachRequest' -> 'AttachRequest', 'EMMDetachRequestMO' -> 'DetachRequest',
+    'ESMInformationResponse' stays (pycrate's class name, less the prefix the spec lacks)."""
+    name = pycrate_name
+    if name.startswith(("EMM", "ESM")) and name not in _PREFIXED_IN_SPEC:
+        name = name[3:]
     return name[:-2] if name.endswith(("MO", "MT")) else name
 
 

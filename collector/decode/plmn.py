@@ -1,10 +1,11 @@
 """PLMN identities, TBCD digit strings, TACs and cell identities as S1AP carries them.
 
-PLMN Identity (TS 36.413 §9.2.3.8, coded as in TS 24.008 §10.5.1.13):
+PLMN Identity (TS 36.413 §9.2.3.8) is read as TS 24.008 §10.5.1.13 codes it:
 octet 1 = MCC digit 2 | MCC digit 1, octet 2 = MNC digit 3 (or filler 0xF) | MCC
-digit 3, octet 3 = MNC digit 2 | MNC digit 1.  The MNC is read digit 1, 2, 3 as the
-spec orders it, the same convention as NAS and GTPv2; tshark shows the 3-digit MNC
-of S1AP rotated (`041` where NAS shows `410`, notes/pycrate-and-tshark.md).
+digit 3, octet 3 = MNC digit 2 | MNC digit 1.  For a 3-digit MNC the S1AP text
+reads as plain TBCD order (MNC digit 1 in octet 2), which tshark follows (`041`
+where NAS shows `410`); implementations encode the same octets for the same network
+in S1AP, NAS and GTPv2, so one reading everywhere gives a network one PLMN.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def decode_plmn(octets: bytes) -> str | None:
 
 
 def decode_tbcd(octets: bytes) -> str | None:
-    """Digits of a TBCD string (TS 29.002 §17.7.8; S1AP IMSI, TS 36.413 §9.2.3.11).
+    """Digits of a TBCD-STRING (TS 29.002; S1AP IMSI, TS 36.413 §9.2.3.11).
 
     Low nibble first; a 0xF filler may only end the string.  None if not digits.
     """

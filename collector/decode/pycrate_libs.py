@@ -1,9 +1,11 @@
 """The pycrate modules the decoders use, imported once and quietly.
 
-`pycrate_mobile` logs "CryptoMobile Python module not found" at import: the
-optional module does NAS ciphering, which a passive probe never does, and the
-warning would land on stderr of `collector inspect`.  That one record is filtered
-on the loggers that emit it; every other pycrate record passes.
+pycrate logs at WARNING level for things that are not ours to report: at import,
+"CryptoMobile Python module not found" (that optional module ciphers NAS, which a
+passive probe never does), and then one line per malformed IE of every bad packet
+(`TS24007`: "uncorrect decoding for IE").  Bad input is counted by reason instead
+(STYLE habits 5, 6 and 12: nothing per packet above DEBUG), so pycrate's loggers
+are held at ERROR; lower them in a logging config to debug pycrate itself.
 
 pycrate is not thread-safe (decoded values live on shared objects and the APER
 codec keeps a global offset stack): use the decoders from one thread per process.
@@ -13,20 +15,11 @@ from __future__ import annotations
 
 import logging
 
-from pycrate_asn1rt.codecs import ASN1CodecPER
-
-
-class _NoCryptoMobileWarning(logging.Filter):
-    """Drop the import-time warning about the missing CryptoMobile module."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "CryptoMobile" not in record.getMessage()
-
-
-for _name in ("pycrate_mobile.TS24301_EMM", "pycrate_mobile.TS24501_FGMM"):
-    logging.getLogger(_name).addFilter(_NoCryptoMobileWarning())
+for _name in ("pycrate_mobile", "pycrate_asn1rt", "pycrate_core"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 from pycrate_asn1dir import S1AP  # noqa: E402
+from pycrate_asn1rt.codecs import ASN1CodecPER  # noqa: E402
 from pycrate_mobile import NASLTE, TS24301_EMM, TS24301_ESM  # noqa: E402
 
 __all__ = ["S1AP", "NASLTE", "TS24301_EMM", "TS24301_ESM", "aper_decode"]

@@ -29,6 +29,8 @@ UPLINK_NAS = frozenset({"InitialUEMessage", "UplinkNASTransport"})
 NEW_ENB_ID = frozenset({"InitialUEMessage", "PathSwitchRequest", "HandoverRequestAcknowledge"})
 # messages with an MME-UE-S1AP-ID the MME has just allocated for a target eNB (§8.4.2.2)
 NEW_MME_ID = frozenset({"HandoverRequest"})
+# the location named is the handover target, not the UE's cell (§8.4.1, §8.4.2)
+HANDOVER_TARGET = frozenset({"HandoverRequired", "HandoverRequest"})
 # the UE-associated logical S1-connection is gone (§8.3.3.2)
 RELEASED = frozenset({"UEContextReleaseComplete"})
 _NEW_IDS = NEW_ENB_ID | NEW_MME_ID
@@ -65,16 +67,17 @@ class S1APDecoder:
         facts = read_facts(values)
         nas, reason = self._decode_nas(facts.nas_pdus, name in UPLINK_NAS)
         sub = self._attribute(name, facts, nas, assoc, time)
-        carried = facts.s_tmsi is not None or facts.paging_imsi is not None
+        named = facts.s_tmsi is not None or facts.paging_imsi is not None
         if nas is not None:
-            carried = carried or nas.has_identity or nas.has_tai
-        if not (facts.located or carried):
+            named = named or nas.has_identity or nas.has_tai
+        if not (facts.located or named):  # the rows tshark reports (captures/README.md)
             return [], reason
         event = SignallingEvent(
             frame, time, "s1ap", name, nas=nas.name if nas else None,
             subscriber=sub.pseudonym if sub else None, home_mcc=sub.home_mcc if sub else None,
             plmn=facts.plmn, tac=facts.tac, cell=facts.cell,
-            rat="eutran" if facts.cell is not None else None, off=bool(nas and nas.off))
+            rat="eutran" if facts.cell is not None else None, off=bool(nas and nas.off),
+            target=name in HANDOVER_TARGET)
         return [event], reason
 
     def _decode_ies(self, body: bytes, ie_types: dict) -> dict | str:

@@ -19,15 +19,15 @@ ID_SOURCE_MME_UE = _C.id_SourceMME_UE_S1AP_ID._val      # §9.1.5.8 PATH SWITCH 
 ID_NAS_PDU = _C.id_NAS_PDU._val                         # §9.2.3.5
 ID_TAI = _C.id_TAI._val                                 # §9.2.3.16
 ID_ECGI = _C.id_EUTRAN_CGI._val                         # §9.2.1.38
-ID_ULI = _C.id_UserLocationInformation._val             # §9.2.1.93
+ID_ULI = _C.id_UserLocationInformation._val             # User Location Information
 ID_TAI_LIST = _C.id_TAIList._val                        # §9.1.6 PAGING
 ID_S_TMSI = _C.id_S_TMSI._val                           # §9.2.3.6
 ID_PAGING_ID = _C.id_UEPagingID._val                    # §9.2.3.13 UE Paging Identity
 ID_TARGET = _C.id_TargetID._val                         # §9.2.1.6 Target ID
 ID_HO_TYPE = _C.id_HandoverType._val                    # §9.2.1.13
 ID_SRC_TO_TGT = _C.id_Source_ToTarget_TransparentContainer._val  # §9.2.1.56
-ID_SON_ECT = _C.id_SONConfigurationTransferECT._val     # §9.1.12.1 ENB CONFIGURATION TRANSFER
-ID_SON_MCT = _C.id_SONConfigurationTransferMCT._val     # §9.1.12.2 MME CONFIGURATION TRANSFER
+ID_SON_ECT = _C.id_SONConfigurationTransferECT._val     # ENB CONFIGURATION TRANSFER
+ID_SON_MCT = _C.id_SONConfigurationTransferMCT._val     # MME CONFIGURATION TRANSFER
 ID_ERAB_CTXT = _C.id_E_RABToBeSetupListCtxtSUReq._val   # §9.1.4.1 INITIAL CONTEXT SETUP REQUEST
 ID_ERAB_BEARER = _C.id_E_RABToBeSetupListBearerSUReq._val  # §9.1.3.1 E-RAB SETUP REQUEST
 ID_ERAB_HO = _C.id_E_RABToBeSetupListHOReq._val         # §9.1.5.4 HANDOVER REQUEST
@@ -38,6 +38,10 @@ WANTED = frozenset({
     ID_TAI_LIST, ID_S_TMSI, ID_PAGING_ID, ID_TARGET, ID_HO_TYPE, ID_SRC_TO_TGT, ID_SON_ECT,
     ID_SON_MCT, ID_ERAB_CTXT, ID_ERAB_BEARER, ID_ERAB_HO,
 })
+# E-RAB lists whose items name an S-GW F-TEID and may carry a NAS-PDU
+_ERAB_LISTS = ((ID_ERAB_CTXT, "E-RABToBeSetupItemCtxtSUReq"),
+               (ID_ERAB_BEARER, "E-RABToBeSetupItemBearerSUReq"),
+               (ID_ERAB_HO, "E-RABToBeSetupItemHOReq"))
 # handovers whose Source to Target Transparent Container is the E-UTRAN one (§9.2.1.56)
 _TO_EUTRAN = frozenset({"intralte", "utrantolte", "gerantolte", "fivegs-to-eps"})
 _SOURCE_TO_TARGET_ENB = S1AP.S1AP_IEs.SourceeNB_ToTargeteNB_TransparentContainer
@@ -75,9 +79,8 @@ def read_facts(values: dict) -> S1APFacts:
     _read_ue_ids(f, values.get(ID_UE_IDS))
     if ID_NAS_PDU in values:
         f.nas_pdus.append(values[ID_NAS_PDU])
-    for list_id in (ID_ERAB_CTXT, ID_ERAB_BEARER, ID_ERAB_HO):
-        for item in values.get(list_id, ()):
-            erab = item["value"][1]
+    for list_id, item_type in _ERAB_LISTS:
+        for erab in _items(values.get(list_id), item_type):
             if erab.get("nAS-PDU"):
                 f.nas_pdus.append(erab["nAS-PDU"])
             f.bearers.append((erab["transportLayerAddress"], erab["gTP-TEID"]))
@@ -120,8 +123,18 @@ def _read_location(f: S1APFacts, values: dict) -> None:
     for son_id in (ID_SON_ECT, ID_SON_MCT):
         if son_id in values:
             _tai(f, values[son_id]["targeteNB-ID"].get("selected-TAI"))
-    for item in values.get(ID_TAI_LIST, ())[:1]:  # paging: the first TA paged
-        _tai(f, item["value"][1]["tAI"])
+    for item in _items(values.get(ID_TAI_LIST), "TAIItem")[:1]:  # paging: the first TA paged
+        _tai(f, item["tAI"])
+
+
+def _items(single_containers: list | None, item_type: str) -> list[dict]:
+    """Values of the list items of the expected type (ProtocolIE-SingleContainer, §9.3.7).
+
+    An item whose id names another IE decodes to another type (or to raw bytes, for an
+    unknown id): it is skipped.
+    """
+    return [item["value"][1] for item in single_containers or ()
+            if item["value"][0] == item_type]
 
 
 def _tai(f: S1APFacts, tai: dict | None) -> None:

@@ -1,0 +1,82 @@
+"""The people of a scenario and the operator's phones among them.
+
+Every person exists in the truth's population; only the `operator_phones`
+first ones carry the operator's SIM and produce signalling.  IMSIs and
+IMEISVs are written nowhere but in the capture: tests that scan outputs
+for them get them from `identities(scenario, seed)`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from simulator.scenario import Scenario, load
+
+# Type allocation codes (first 8 IMEI digits) of a few common handsets.
+_TACS = ("35209900", "35391110", "35875411", "86891404", "35466011", "01332700")
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """The operator's SIM in a handset.
+
+    `reports_imeisv`: the MME asks this phone for its IMEISV at its first attach.
+    """
+
+    imsi: str
+    imeisv: str
+    reports_imeisv: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One inhabitant or visitor; `phone` is None without the operator's SIM."""
+
+    index: int
+    home_zone: str
+    phone: Phone | None
+
+
+@dataclass(frozen=True, slots=True)
+class Identities:
+    """The raw identities a capture of (scenario, seed) holds, for privacy scans."""
+
+    imsis: tuple[str, ...]
+    imeisvs: tuple[str, ...]
+
+
+def rng(seed: int, *purpose: object) -> random.Random:
+    """A generator for one purpose; string seeding is stable across runs and versions."""
+    return random.Random("/".join(str(p) for p in (seed, *purpose)))
+
+
+def build(scenario: Scenario, seed: int) -> tuple[Person, ...]:
+    """The scenario's people, deterministic for `seed`."""
+    r = rng(seed, "population")
+    plmn = scenario.network.plmn
+    msin_digits = 15 - len(plmn)
+    imsis: set[str] = set()
+    phones = scenario.population.operator_phones
+    reporting = set(r.sample(range(phones), round(scenario.population.imeisv_share * phones)))
+    people = []
+    for i in range(scenario.population.people):
+        home = r.choice(scenario.zones).id
+        phone = None
+        if i < scenario.population.operator_phones:
+            imsi = plmn + f"{r.randrange(10 ** msin_digits):0{msin_digits}d}"
+            while imsi in imsis:
+                imsi = plmn + f"{r.randrange(10 ** msin_digits):0{msin_digits}d}"
+            imsis.add(imsi)
+            imeisv = r.choice(_TACS) + f"{r.randrange(10 ** 6):06d}" + f"{r.randrange(1, 99):02d}"
+            phone = Phone(imsi, imeisv, i in reporting)
+        people.append(Person(i, home, phone))
+    return tuple(people)
+
+
+def identities(scenario: Scenario | str, seed: int) -> Identities:
+    """IMSIs of all phones and IMEISVs of the phones that send one, for (scenario, seed)."""
+    scn = load(scenario) if isinstance(scenario, str) else scenario
+    phones = [p.phone for p in build(scn, seed) if p.phone is not None]
+    return Identities(tuple(p.imsi for p in phones),
+                      tuple(p.imeisv for p in phones if p.reports_imeisv))

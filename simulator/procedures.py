@@ -1,0 +1,222 @@
+"""EPS procedures over S1 (TS 23.401 §5.3), as message sequences between eNBs and the MME.
+
+`Core` is the simulated MME with its eNBs: it allocates S1AP UE ids (one
+eNB-UE-S1AP-ID per eNB and connection, one MME-UE-S1AP-ID per
+connection) and M-TMSIs, and appends timestamped `Message`s.  Each
+procedure starts at exactly the instant it is given (that first message
+carries the cell when the procedure is a move) and returns the time of
+its last message.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from simulator import nas
+from simulator.messages import S1APMessages
+from simulator.population import Phone
+from simulator.scenario import CellSpec, Scenario
+
+STREAMS = 4  # SCTP streams per association: 0 for non UE-associated signalling
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One S1AP message on the S1 link of eNB `enb` at `t_us` microseconds."""
+
+    t_us: int
+    enb: int
+    uplink: bool
+    stream: int
+    name: str
+    payload: bytes
+
+
+class UE:
+    """What the network and the phone know of each other during a run (mutable)."""
+
+    __slots__ = ("index", "phone", "cell", "guti", "reg_tac", "registered", "connected",
+                 "enb_ue", "mme_ue", "attached_before", "seq")
+
+    def __init__(self, index: int, phone: Phone) -> None:
+        self.index, self.phone = index, phone
+        self.cell: CellSpec | None = None
+        self.guti: nas.Guti | None = None
+        self.reg_tac = 0
+        self.registered = self.connected = self.attached_before = False
+        self.enb_ue = self.mme_ue = 0
+        self.seq = 0
+
+
+class Core:
+    """The MME and its eNBs; collects the messages of every procedure."""
+
+    __slots__ = ("scn", "s1", "out", "_r", "_next_enb_ue", "_next_mme_ue", "_mtmsis", "_ksi")
+
+    def __init__(self, scn: Scenario, r: random.Random) -> None:
+        self.scn, self.s1, self.out, self._r = scn, S1APMessages(scn.network), [], r
+        self._next_enb_ue = {e.id: r.randrange(1, 1000) for e in scn.enbs}
+        self._next_mme_ue = r.randrange(1, 1 << 20)
+        self._mtmsis: set[int] = set()
+        self._ksi = 1
+
+    # -- plumbing ------------------------------------------------------------------
+    def _say(self, t: int, enb: int, uplink: bool, stream: int, name: str, payload: bytes) -> int:
+        self.out.append(Message(t, enb, uplink, stream, name, payload))
+        return t + self._r.randint(4_000, 30_000)  # next hop 4-30 ms later
+
+    def _ue_say(self, t: int, ue: UE, uplink: bool, name: str, payload: bytes) -> int:
+        stream = 1 + ue.enb_ue % (STREAMS - 1)
+        return self._say(t, ue.cell.enb_id, uplink, stream, name, payload)
+
+    def _connect(self, ue: UE, new_mme_id: bool = True) -> None:
+        """Allocate the S1AP UE ids of a new connection (only the eNB's on a path switch)."""
+        enb = ue.cell.enb_id
+        ue.enb_ue, self._next_enb_ue[enb] = self._next_enb_ue[enb], (
+            self._next_enb_ue[enb] + 1) % (1 << 24)
+        if new_mme_id:
+            ue.mme_ue, self._next_mme_ue = self._next_mme_ue, (self._next_mme_ue + 1) % (1 << 32)
+        ue.connected = True
+
+    def _new_guti(self) -> nas.Guti:
+        mtmsi = self._r.getrandbits(32)
+        while mtmsi in self._mtmsis:
+            mtmsi = self._r.getrandbits(32)
+        self._mtmsis.add(mtmsi)
+        net = self.scn.network
+        return nas.Guti(net.plmn, net.mme_group_id, net.mme_code, mtmsi)
+
+    # -- procedures ----------------------------------------------------------------
+    def s1_setup(self, t: int) -> int:
+        """S1 Setup of every eNB."""
+        for enb in self.scn.enbs:
+            t = self._say(t, enb.id, True, 0, "S1SetupRequest", self.s1.s1_setup_request(enb))
+            t = self._say(t, enb.id, False, 0, "S1SetupResponse", self.s1.s1_setup_response())
+        return t
+
+    def attach(self, t: int, ue: UE) -> int:
+        """Power-on: attach with the IMSI the first time, with the last GUTI after."""
+        self._connect(ue)
+        cell, s1 = ue.cell, self.s1
+        ident = ue.guti if ue.guti is not None else ue.phone.imsi
+        mtmsi = ue.guti.mtmsi if ue.guti is not None else None
+        t = self._ue_say(t, ue, True, "InitialUEMessage/AttachRequest", s1.initial_ue_message(
+            ue.enb_ue, nas.attach_request(ident), cell, "mo-Signalling", mtmsi))
+        if ue.phone.reports_imeisv and not ue.attached_before:
+            t = self._ue_say(t, ue, False, "DownlinkNASTransport/IdentityRequest",
+                             s1.downlink_nas(ue.mme_ue, ue.enb_ue, nas.identity_request_imeisv()))
+            t = self._ue_say(t, ue, True, "UplinkNASTransport/IdentityResponse", s1.uplink_nas(
+                ue.mme_ue, ue.enb_ue, nas.identity_response_imeisv(ue.phone.imeisv), cell))
+        ue.guti, ue.reg_tac = self._new_guti(), cell.tac
+        ue_ip = bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])
+        accept = nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
+        t = self._ue_say(t, ue, False, "InitialContextSetupRequest/AttachAccept",
+                         s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, accept,
+                                                          self._r.getrandbits(256)))
+        t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
+                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)))
+        t = self._ue_say(t, ue, True, "UplinkNASTransport/AttachComplete",
+                         s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.attach_complete(), cell))
+        ue.registered = ue.attached_before = True
+        return self._ue_say(t, ue, False, "LocationReportingControl",
+                            s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
+
+    def service(self, t: int, ue: UE, paged: bool) -> int:
+        """Service Request from idle (after paging when mobile terminated)."""
+        s1, cell = self.s1, ue.cell
+        if paged:
+            for enb in self.scn.enbs:
+                if enb.tac == ue.reg_tac:
+                    self._say(t, enb.id, False, 0, "Paging",
+                              s1.paging(ue.phone.imsi, ue.guti.mtmsi, ue.reg_tac))
+            t += self._r.randint(80_000, 300_000)
+        self._connect(ue)
+        ue.seq = (ue.seq + 1) % 32
+        t = self._ue_say(t, ue, True, "InitialUEMessage/ServiceRequest", s1.initial_ue_message(
+            ue.enb_ue, nas.service_request(self._ksi, ue.seq), cell,
+            "mt-Access" if paged else "mo-Data", ue.guti.mtmsi))
+        t = self._ue_say(t, ue, False, "InitialContextSetupRequest",
+                         s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
+                                                          self._r.getrandbits(256)))
+        t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
+                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)))
+        return self._ue_say(t, ue, False, "LocationReportingControl",
+                            s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
+
+    def tau(self, t: int, ue: UE, periodic: bool) -> int:
+        """TAU from idle (new TA, new GUTI; or periodic, same GUTI), then release."""
+        self._connect(ue)
+        s1, cell = self.s1, ue.cell
+        t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
+                         s1.initial_ue_message(ue.enb_ue, nas.tau_request(
+                             ue.guti, ue.reg_tac, periodic, self._ksi), cell, "mo-Signalling",
+                             ue.guti.mtmsi))
+        t = self._tau_accept(t, ue, not periodic)
+        return self.release(t, ue, ("nas", "normal-release"), requested=False)
+
+    def _tau_accept(self, t: int, ue: UE, realloc: bool) -> int:
+        ue.reg_tac = ue.cell.tac
+        new = self._new_guti() if realloc else None
+        t = self._ue_say(t, ue, False, "DownlinkNASTransport/TrackingAreaUpdateAccept",
+                         self.s1.downlink_nas(ue.mme_ue, ue.enb_ue, nas.tau_accept(
+                             ue.guti.plmn, [ue.reg_tac], self.scn.network.t3412, new)))
+        if new is None:
+            return t
+        ue.guti = new
+        return self._ue_say(t, ue, True, "UplinkNASTransport/TrackingAreaUpdateComplete",
+                            self.s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.tau_complete(), ue.cell))
+
+    def handover(self, t: int, ue: UE, cell: CellSpec) -> int:
+        """Connected move: Location Report within an eNB, X2 path switch between eNBs."""
+        s1, same_enb = self.s1, cell.enb_id == ue.cell.enb_id
+        ue.cell = cell
+        if same_enb:
+            t = self._ue_say(t, ue, True, "LocationReport",
+                             s1.location_report(ue.mme_ue, ue.enb_ue, cell))
+        else:
+            mme_ue = ue.mme_ue  # the MME keeps its id; the target eNB allocates its own
+            self._connect(ue, new_mme_id=False)
+            t = self._ue_say(t, ue, True, "PathSwitchRequest",
+                             s1.path_switch_request(ue.enb_ue, mme_ue, cell, self._ip(cell)))
+            t = self._ue_say(t, ue, False, "PathSwitchRequestAcknowledge",
+                             s1.path_switch_request_acknowledge(mme_ue, ue.enb_ue,
+                                                                self._r.getrandbits(256)))
+            t = self._ue_say(t, ue, False, "LocationReportingControl",
+                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
+        if cell.tac != ue.reg_tac:  # connected-mode TAU into a new tracking area
+            t = self._ue_say(t, ue, True, "UplinkNASTransport/TrackingAreaUpdateRequest",
+                             s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.tau_request(
+                                 ue.guti, ue.reg_tac, False, self._ksi), cell))
+            t = self._tau_accept(t, ue, True)
+        return t
+
+    def release(self, t: int, ue: UE, cause: tuple, requested: bool = True) -> int:
+        """Release of the connection (asked by the eNB after inactivity when `requested`)."""
+        s1 = self.s1
+        if requested:
+            t = self._ue_say(t, ue, True, "UEContextReleaseRequest",
+                             s1.ue_context_release_request(ue.mme_ue, ue.enb_ue))
+        t = self._ue_say(t, ue, False, "UEContextReleaseCommand",
+                         s1.ue_context_release_command(ue.mme_ue, ue.enb_ue, cause))
+        t = self._ue_say(t, ue, True, "UEContextReleaseComplete",
+                         s1.ue_context_release_complete(ue.mme_ue, ue.enb_ue))
+        ue.connected = False
+        return t
+
+    def detach(self, t: int, ue: UE) -> int:
+        """Power-off: Detach Request (switch off) in the current connection or a new one."""
+        req = nas.detach_request_switch_off(ue.guti, self._ksi)
+        if ue.connected:
+            t = self._ue_say(t, ue, True, "UplinkNASTransport/DetachRequest",
+                             self.s1.uplink_nas(ue.mme_ue, ue.enb_ue, req, ue.cell))
+        else:
+            self._connect(ue)
+            t = self._ue_say(t, ue, True, "InitialUEMessage/DetachRequest",
+                             self.s1.initial_ue_message(ue.enb_ue, req, ue.cell, "mo-Signalling",
+                                                        ue.guti.mtmsi))
+        ue.registered = False
+        return self.release(t, ue, ("nas", "detach"), requested=False)
+
+    def _ip(self, cell: CellSpec) -> str:
+        return next(e.ip for e in self.scn.enbs if e.id == cell.enb_id)

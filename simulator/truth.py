@@ -1,0 +1,65 @@
+"""The truth document (DESIGN.md, "Report and truth") from the phones' true timelines.
+
+`cell_presence` rule, the same the collector applies to signalling: a phone
+is on from its power-on until its power-off (or the end of the scenario);
+within a bin (aligned to multiples of `bin_seconds` since the epoch) its
+on-time is split over the cells it was in, and it is present in the cell
+with the most on-time, ties going to the cell entered first in the bin.
+A phone with no on-time in a bin is not present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from simulator.mobility import PhoneTimeline, Step
+from simulator.scenario import CellSpec, Scenario
+from wire.report import cell_presence_row, new_report
+
+
+def on_time(steps: Iterable[Step], end: int, bin_seconds: int
+            ) -> dict[int, dict[CellSpec, int]]:
+    """{bin start: {cell: seconds on}} of one phone; cells in the order entered in each bin."""
+    out: dict[int, dict[CellSpec, int]] = {}
+    steps = list(steps)
+    for step, nxt in zip(steps, steps[1:] + [None], strict=True):
+        stop = min(end, nxt.t if nxt is not None else end)
+        t = step.t
+        if step.cell is None:
+            continue
+        while t < stop:
+            start = t - t % bin_seconds
+            until = min(stop, start + bin_seconds)
+            cells = out.setdefault(start, {})
+            cells[step.cell] = cells.get(step.cell, 0) + (until - t)
+            t = until
+    return out
+
+
+def present_cell(cells: dict[CellSpec, int]) -> CellSpec | None:
+    """The cell with the most on-time; the first entered wins a tie (dicts keep order)."""
+    best = None
+    for cell, seconds in cells.items():
+        if seconds > 0 and (best is None or seconds > cells[best]):
+            best = cell
+    return best
+
+
+def presence(timelines: Iterable[PhoneTimeline], end: int, bin_seconds: int
+             ) -> dict[tuple[int, CellSpec], int]:
+    """{(bin start, cell): phones present} over all phones."""
+    counts: dict[tuple[int, CellSpec], int] = {}
+    for tl in timelines:
+        for start, cells in on_time(tl.steps, end, bin_seconds).items():
+            cell = present_cell(cells)
+            if cell is not None:
+                counts[(start, cell)] = counts.get((start, cell), 0) + 1
+    return counts
+
+
+def document(scn: Scenario, timelines: Iterable[PhoneTimeline]) -> dict:
+    """truth.json: the report/truth schema of `wire.report`."""
+    plmn = scn.network.plmn
+    rows = [cell_presence_row(plmn, cell.tac, cell.eci, start, scn.bin_seconds, n)
+            for (start, cell), n in presence(timelines, scn.end, scn.bin_seconds).items()]
+    return new_report(rows)

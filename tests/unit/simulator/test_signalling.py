@@ -1,0 +1,110 @@
+"""The capture decodes back with pycrate, and the network sees every change of position:
+followed through identities and S1AP ids alone, each phone's positions change exactly at
+its timeline's steps (the condition for the collector to equal the truth)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pycrate_mobile.NASLTE import parse_NASLTE_MO, parse_NASLTE_MT
+
+from simulator import mobility, population
+from simulator.s1ap import S1APCodec
+from tests.unit.simulator._capture import changes, nas_of, observe, read_pcap
+from tests.unit.simulator.conftest import SEED
+
+ID = S1APCodec.ie_id
+
+
+def test_every_message_decodes_with_pycrate(tiny, tiny_out):
+    out, summary = tiny_out
+    codec = S1APCodec()
+    frames = read_pcap(out / "s1.pcap")
+    assert len(frames) == summary.messages
+    names, nas_names = Counter(), Counter()
+    for f in frames:
+        uplink = f.dst == tiny.network.mme_ip
+        name, ies = codec.decode(f.payload)
+        names[name] += 1
+        nas = nas_of(name, ies)
+        if nas is not None:
+            msg, err = (parse_NASLTE_MO if uplink else parse_NASLTE_MT)(nas)
+            assert err == 0 and msg.to_bytes() == nas
+            nas_names[msg._name] += 1
+    # every procedure of the design shows up in tiny
+    assert {"S1SetupRequest", "S1SetupResponse", "InitialUEMessage",
+            "InitialContextSetupRequest", "InitialContextSetupResponse", "UplinkNASTransport",
+            "DownlinkNASTransport", "UEContextReleaseRequest", "UEContextReleaseCommand",
+            "UEContextReleaseComplete", "Paging", "LocationReportingControl", "LocationReport",
+            "PathSwitchRequest", "PathSwitchRequestAcknowledge"} <= set(names)
+    assert {"EMMAttachRequest", "EMMAttachAccept", "EMMAttachComplete", "EMMServiceRequest",
+            "EMMTrackingAreaUpdateRequest", "EMMTrackingAreaUpdateAccept",
+            "EMMTrackingAreaUpdateComplete", "EMMDetachRequestMO", "EMMIdentityRequest",
+            "EMMIdentityResponse"} <= set(nas_names)
+
+
+def test_s1ap_reencodes_to_the_same_bytes(tiny_out):
+    """What pycrate decodes is the whole message: encoding it again gives the same bytes."""
+    from pycrate_asn1dir import S1AP
+
+    out, _ = tiny_out
+    pdu = S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+    for f in read_pcap(out / "s1.pcap"):
+        pdu.from_aper(f.payload)
+        pdu.set_val(pdu.get_val())
+        assert pdu.to_aper() == f.payload
+
+
+def test_identities_in_the_capture_are_the_published_ones(tiny, tiny_out):
+    out, _ = tiny_out
+    ids = population.identities("tiny", SEED)
+    codec = S1APCodec()
+    imsis, imeisvs = set(), set()
+    for f in read_pcap(out / "s1.pcap"):
+        name, ies = codec.decode(f.payload)
+        nas = nas_of(name, ies)
+        if nas is None or f.dst != tiny.network.mme_ip:
+            continue
+        msg, _ = parse_NASLTE_MO(nas)
+        if msg._name == "EMMAttachRequest" and msg["EPSID"][1].decode()[0] == 1:
+            imsis.add(msg["EPSID"][1].decode()[1])
+        if msg._name == "EMMIdentityResponse":
+            imeisvs.add(msg["ID"][1].decode()[1])
+    assert imsis == set(ids.imsis) and len(imsis) == tiny.population.operator_phones
+    assert imeisvs == set(ids.imeisvs) and imeisvs
+    assert all(len(i) == 15 and i.startswith("00101") for i in imsis)
+    assert all(len(i) == 16 and i.isdigit() for i in imeisvs)
+
+
+def test_network_sees_every_position_change_at_its_instant(tiny, tiny_out):
+    out, _ = tiny_out
+    _, phones = mobility.plan(tiny, population.build(tiny, SEED), SEED)
+    want = {tl.person.phone.imsi: [(s.t * 1_000_000, s.cell.eci if s.cell else None)
+                                   for s in tl.steps] for tl in phones}
+    got = changes(observe(out / "s1.pcap", tiny.network.mme_ip))
+    assert got == want
+
+
+def test_timelines_exercise_every_case(tiny):
+    _, phones = mobility.plan(tiny, population.build(tiny, SEED), SEED)
+    assert all(tl.steps[0].cell is not None for tl in phones)          # starts with power-on
+    assert any(len([s for s in tl.steps if s.cell is None]) > 1 for tl in phones)  # power cycle
+    for tl in phones:
+        times = [s.t for s in tl.steps]
+        assert times == sorted(times) and all(b - a >= mobility.MIN_GAP
+                                              for a, b in zip(times, times[1:], strict=False))
+        assert all(t % tiny.bin_seconds for t in times)                 # never on a boundary
+
+
+def test_phones_on_are_never_silent_for_two_hours(tiny, tiny_out):
+    """Periodic TAU (T3412, from the end of the last connection) keeps every phone that is
+    on well within the collector's 2 h timeout."""
+    out, _ = tiny_out
+    by_imsi: dict[str, list] = {}
+    for t, who, cell in observe(out / "s1.pcap", tiny.network.mme_ip):
+        by_imsi.setdefault(who, []).append((t, cell))
+    longest = tiny.network.t3412 + tiny.behaviour.session_seconds[1] + 60
+    for events in by_imsi.values():
+        for (t0, c0), (t1, _c1) in zip(events, events[1:], strict=False):
+            if c0 is not None:
+                assert t1 - t0 < longest * 1_000_000 < 7200 * 1_000_000
