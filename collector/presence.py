@@ -49,8 +49,9 @@ class PresenceState:
 
         Returns False (and counts `late`) when the event is older than what is accounted.
         """
-        if self._open_from is None:
-            self._open_from = int(t // self.bin) * self.bin
+        if self._open_from is None or (not self._devices and t >= self._open_from + self.bin):
+            # nothing is pending: skip the empty bins of a gap in the input at once
+            self._open_from = max(self._open_from or 0, int(t // self.bin) * self.bin)
         dev = self._devices.get(device)
         if dev is None:
             if t < self._open_from:

@@ -56,3 +56,14 @@ def test_bins_close_only_after_lateness_and_late_events_are_counted():
 def test_state_is_purged_after_detach_or_timeout():
     _, st = _run([(1, 0, X), (1, 100, None), (2, 0, Y)], timeout=1000.0, end=5000)
     assert len(st) == 0
+
+
+def test_a_long_gap_with_nobody_on_is_skipped():
+    # captures from different years, merged: the empty bins between are not walked
+    st = PresenceState(900, 1000.0, 0.0)
+    st.observe(1, 0, X)
+    closed = st.advance(5000)
+    st.observe(2, 10**9, Y)
+    closed += st.advance(10**9) + st.flush()
+    assert [s for s, c in closed if c] == [0, 900, 999999900]
+    assert len(closed) < 10
