@@ -62,3 +62,26 @@ def test_keygen_writes_0600_and_refuses_overwrite(tmp_path):
 def test_replay_without_destination_is_a_usage_error(tmp_path):
     p = run("collector", "replay", str(capture_paths()[0]), check=False)
     assert p.returncode == 2 and b"Traceback" not in p.stderr
+
+
+def test_garbage_in_sctp_chunks_is_counted_by_reason(tmp_path):
+    from scapy.layers.inet import IP
+    from scapy.layers.l2 import Ether
+    from scapy.layers.sctp import SCTP, SCTPChunkData
+    from scapy.utils import wrpcap
+
+    def frame(payload: bytes) -> bytes:
+        return bytes(Ether(dst="02:00:00:00:00:02") / IP() / SCTP(sport=1, dport=36412)
+                     / SCTPChunkData(proto_id=18, data=payload, beginning=1, ending=1))
+
+    broken = bytearray(frame(b"\x00\x0c\x40\x05hello"))
+    broken[14 + 20 + 12 + 2:14 + 20 + 12 + 4] = b"\x7f\xff"  # chunk longer than its packet
+    cap = tmp_path / "garbage.pcap"
+    wrpcap(str(cap), [Ether(frame(b"\xde\xad\xbe\xef" * 8)), Ether(bytes(broken)),
+                      Ether(frame(b"\x00"))])
+    p = run("collector", "replay", str(cap), "--dry-run", check=False)
+    assert p.returncode == 0 and b"Traceback" not in p.stderr
+    out = p.stdout.decode()
+    # 0xde… selects an extension PDU type (unsupported); a lone 0x00 is cut short (bad_asn1)
+    for reason in ("framing/bad_chunk 1", "decode/unsupported 1", "decode/bad_asn1 1"):
+        assert reason in out, out
