@@ -12,9 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from collector.decode.registry import DECODERS
+from collector.decode.stage import DecodeStage
 from collector.framing.messages import TransportMessage, iter_messages
-from collector.identity import Correlator
 from collector.presence import PresenceState
 from collector.tally import PresenceTally
 from collector.telemetry import Counters
@@ -38,12 +37,11 @@ class EdgeConfig:
 class EdgePipeline:
     """Decodes messages, keeps presence state and yields closed-bin tally batches."""
 
-    __slots__ = ("counters", "decoders", "presence", "tally", "events", "devices")
+    __slots__ = ("counters", "decode", "presence", "tally", "events", "devices")
 
     def __init__(self, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, counters: Counters) -> None:
         self.counters = counters
-        correlator = Correlator()
-        self.decoders = {name: cls(pseudonymizer, correlator) for name, cls in DECODERS.items()}
+        self.decode = DecodeStage(pseudonymizer, counters)
         self.presence = PresenceState(cfg.bin_seconds, cfg.timeout, cfg.lateness)
         self.tally = PresenceTally(cfg.collector_id, cfg.epoch, cfg.bin_seconds)
         self.events: Counter[str] = Counter()
@@ -51,16 +49,7 @@ class EdgePipeline:
 
     def feed(self, frame: int, ts: float, msg: TransportMessage) -> list[TallyBatch]:
         """Process one transport message; return batches of bins it closed."""
-        decoder = self.decoders.get(msg.proto)
-        if decoder is None:
-            self.counters.drop("decode", "unsupported")
-            return []
-        events, reason = decoder(msg.payload, msg.assoc, frame, ts)
-        if reason is not None:
-            self.counters.drop("decode", reason)
-        else:
-            self.counters.messages[msg.proto] += 1
-        for ev in events:
+        for ev in self.decode(frame, ts, msg):
             self.events[ev.proto] += 1
             if ev.subscriber is None:
                 if ev.cell is not None:

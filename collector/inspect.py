@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from collector.decode.registry import DECODERS
+from collector.decode.stage import DecodeStage
 from collector.framing.messages import iter_messages
 from collector.identity import Correlator
 from collector.telemetry import Counters
@@ -24,26 +24,13 @@ def run_inspect(paths: Iterable[str], pseudonymizer: Callable[[str], int], out: 
 
     The captures are one stream: correlation state (a fresh Correlator unless one is
     given) carries from one file to the next, as for a capture rotated into files.
-    A message decoded without a reason counts in `messages[proto]`; otherwise its
-    reason is counted at stage `decode` (also when the message still gave an event,
-    its NAS part dropped), and a message with no decoder is dropped as `unsupported`
-    (the same accounting as `collector.app.EdgePipeline`).
+    Messages and drops are counted by `DecodeStage`, as in the edge pipeline.
     Raises `collector.sources.pcap.CaptureError` for a file that is not a capture.
     """
     counters = Counters()
-    correlator = correlator if correlator is not None else Correlator()
-    decoders = {proto: cls(pseudonymizer, correlator) for proto, cls in DECODERS.items()}
+    decode = DecodeStage(pseudonymizer, counters, correlator)
     for path in paths:
         for frame, time, msg in iter_messages(path, counters):
-            decode = decoders.get(msg.proto)
-            if decode is None:
-                counters.drop("decode", "unsupported")
-                continue
-            events, reason = decode(msg.payload, msg.assoc, frame, time)
-            if reason is not None:
-                counters.drop("decode", reason)
-            else:
-                counters.messages[msg.proto] += 1
-            for event in events:
+            for event in decode(frame, time, msg):
                 out.write(json.dumps(event.inspect_record()) + "\n")
     return counters
