@@ -71,8 +71,9 @@ class _Run:
             self.release_at[i] = t
         self.push(t, i, (kind, self.gen[i]))
 
-    def run(self) -> list[Message]:
-        while self.agenda:
+    def run(self, end: int) -> list[Message]:
+        """Process the agenda up to `end` (µs); timers of phones still on stop there."""
+        while self.agenda and self.agenda[0][0] < end:
             t, _, i, what = heapq.heappop(self.agenda)
             if isinstance(what, tuple):
                 self.on_timer(t, i, *what)
@@ -139,4 +140,4 @@ def simulate(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int) -> 
     run.core.s1_setup(scn.start * US)
     for tl in timelines:
         run.add(tl)
-    return run.run()
+    return run.run(scn.end * US - US)  # no procedure left running past the end

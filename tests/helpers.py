@@ -69,7 +69,7 @@ class Aggregator:
 def tsv_identities() -> tuple[set[str], set[str]]:
     """(IMSIs/SUPIs, MSISDNs) that tshark found in the golden captures."""
     imsis, msisdns = set(), set()
-    for tsv in CAPTURES.glob("*.tsv"):
+    for tsv in CAPTURES.glob("*.pcap*.tsv"):
         with open(tsv, newline="") as f:
             for row in csv.DictReader(f, delimiter="\t"):
                 for col in ("imsi", "assoc_imsi"):
@@ -95,14 +95,22 @@ def nas_identity(digits: str, kind: int = 1) -> bytes:
     return bytes([(int(digits[0]) << 4) | (odd << 3) | kind]) + tbcd(digits[1:])
 
 
-def needles(identities: set[str]) -> dict[bytes, str]:
+def tsv_equipment() -> set[str]:
+    """IMEIs / IMEISVs (14 digits or more) tshark found in the golden captures."""
+    with open(CAPTURES / "equipment.tsv", newline="") as f:
+        return {r["value"] for r in csv.DictReader(f, delimiter="\t")
+                if r["value"].isdigit() and len(r["value"]) >= 14}
+
+
+def needles(identities: set[str], kind: int = 1) -> dict[bytes, str]:
     """Byte strings whose presence would reveal an identity: ASCII, TBCD (with its F
-    filler, as GTPv2, Diameter and MAP carry it) and the NAS mobile identity."""
+    filler, as GTPv2, Diameter and MAP carry it) and the NAS mobile identity of
+    type `kind` (1 IMSI, 2 IMEI, 3 IMEISV)."""
     out = {}
     for ident in identities:
         out[ident.encode()] = f"{ident[:5]}… ascii"
         out[tbcd(ident)] = f"{ident[:5]}… tbcd"
-        out[nas_identity(ident)] = f"{ident[:5]}… nas"
+        out[nas_identity(ident, kind)] = f"{ident[:5]}… nas"
     return out
 
 

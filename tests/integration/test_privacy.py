@@ -15,6 +15,7 @@ from tests.helpers import (
     read_tree,
     run,
     scan,
+    tsv_equipment,
     tsv_identities,
 )
 from wire.pseudonym import Pseudonymizer, load_key
@@ -25,10 +26,12 @@ def test_no_identity_in_anything_written(tmp_path):
     from tests.sniff import LoopbackSniffer
 
     imsis, msisdns = tsv_identities()
-    assert len(imsis) >= 40 and len(msisdns) >= 30
+    imeis = tsv_equipment()
+    assert len(imsis) >= 40 and len(msisdns) >= 30 and len(imeis) >= 30
+    equipment = needles(imeis, kind=3) | needles({i for i in imeis if len(i) == 15}, kind=2)
     # positive control: the scanner finds the identities in the input, in every encoding
     found = scan({"in": b"".join(p.read_bytes() for p in capture_paths())},
-                 needles(imsis) | needles(msisdns))
+                 needles(imsis) | needles(msisdns) | equipment)
     assert {hit.rsplit(" ", 1)[1] for hit in found} == {"ascii", "tbcd", "nas"}
     work = tmp_path / "work"
     work.mkdir()
@@ -57,12 +60,13 @@ def test_no_identity_in_anything_written(tmp_path):
         p = pseudo(imsi)
         pseudonyms[f"{p:016x}".encode()] = "pseudonym hex"
         pseudonyms[p.to_bytes(8, "big")] = "pseudonym bytes"
-    hits = scan(blobs, needles(imsis) | needles(msisdns) | pseudonyms)
+    hits = scan(blobs, needles(imsis) | needles(msisdns) | equipment | pseudonyms)
     assert hits == []
 
 
 def test_inspect_prints_pseudonyms_never_identities(tmp_path):
     imsis, msisdns = tsv_identities()
+    msisdns |= tsv_equipment()
     out = run("collector", "inspect", *map(str, capture_paths()))
     assert out.stdout.count(b"\n") > 500
     assert b"fresh in-memory key" in out.stderr
