@@ -108,3 +108,18 @@ def test_phones_on_are_never_silent_for_two_hours(tiny, tiny_out):
         for (t0, c0), (t1, _c1) in zip(events, events[1:], strict=False):
             if c0 is not None:
                 assert t1 - t0 < longest * 1_000_000 < 7200 * 1_000_000
+
+
+def test_phones_left_on_stop_signalling_at_the_end():
+    """With at_end = "stay-on" nobody detaches: periodic TAUs must stop at the scenario end."""
+    from simulator import signalling
+    from simulator.scenario import BUILTIN, parse
+
+    text = (BUILTIN / "tiny.toml").read_text().replace('at_end = "switch-off"',
+                                                        'at_end = "stay-on"')
+    scn = parse(text, "stay-on.toml")
+    _, phones = mobility.plan(scn, population.build(scn, SEED), SEED)
+    assert not any(s.cell is None and s.t > scn.end - 1300 for tl in phones for s in tl.steps)
+    messages = signalling.simulate(scn, phones, SEED)
+    assert messages[-1].t_us < scn.end * 1_000_000
+    assert sum(m.name.endswith("DetachRequest") for m in messages) < len(phones)
