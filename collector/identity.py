@@ -78,7 +78,7 @@ class BoundedTable:
 class Correlator:
     """Correlation tables of one collector process (one decoder thread)."""
 
-    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer")
+    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer", "_ran", "_amf", "_tmsi5g")
 
     def __init__(self, max_entries: int = 1_000_000, ttl: float = 86_400.0) -> None:
         # (assoc, eNB id) -> (Subscriber | None, MME id | None)
@@ -87,6 +87,11 @@ class Correlator:
         self._mme = BoundedTable(max_entries, ttl)
         self._tmsi = BoundedTable(max_entries, ttl)    # (MMEC, M-TMSI) -> Subscriber
         self._bearer = BoundedTable(max_entries, ttl)  # (address, TEID) -> Subscriber
+        # NGAP, as _enb/_mme: (assoc, RAN id) -> (Subscriber | None, AMF id | None) and
+        # AMF id -> (Subscriber | None, (assoc, RAN id) | None); 5G-S-TMSI -> Subscriber
+        self._ran = BoundedTable(max_entries, ttl)
+        self._amf = BoundedTable(max_entries, ttl)
+        self._tmsi5g = BoundedTable(max_entries, ttl)
 
     # UE-associated logical S1-connections (TS 36.413 §3.1, §9.2.3.3-4)
 
@@ -143,3 +148,46 @@ class Correlator:
     def __repr__(self) -> str:  # sizes only
         return (f"Correlator(enb={len(self._enb)}, mme={len(self._mme)}, "
                 f"tmsi={len(self._tmsi)}, bearer={len(self._bearer)})")
+
+    # UE-associated logical NG-connections (TS 38.413 §9.3.3.1 AMF UE NGAP ID, unique
+    # within the AMF; §9.3.3.2 RAN UE NGAP ID, unique within the NG-RAN node) and
+    # 5G-S-TMSIs (TS 23.003 §2.10.1: AMF Set ID, AMF Pointer, 5G-TMSI)
+
+    def ngap_ue_lookup(self, assoc: Hashable, ran_id: int | None, amf_id: int | None,
+                       now: float) -> Subscriber | None:
+        """Subscriber of the NG connection named by its ids (either may be None).
+
+        As `ue_lookup`: a binding whose recorded partner id contradicts the other id is stale.
+        """
+        if ran_id is not None:
+            entry = self._ran.get((assoc, ran_id), now)
+            if entry is not None and (amf_id is None or entry[1] in (None, amf_id)):
+                return entry[0]
+        if amf_id is not None:
+            entry = self._amf.get(amf_id, now)
+            if entry is not None and (ran_id is None or entry[1] in (None, (assoc, ran_id))):
+                return entry[0]
+        return None
+
+    def ngap_ue_learn(self, assoc: Hashable, ran_id: int | None, amf_id: int | None,
+                      sub: Subscriber | None, now: float) -> None:
+        """Bind the given ids of one NG connection to each other and to `sub` (None: not known yet)."""
+        if ran_id is not None:
+            self._ran.put((assoc, ran_id), (sub, amf_id), now)
+        if amf_id is not None:
+            self._amf.put(amf_id, (sub, None if ran_id is None else (assoc, ran_id)), now)
+
+    def ngap_ue_release(self, assoc: Hashable, ran_id: int | None, amf_id: int | None) -> None:
+        """Forget a released NG connection (TS 38.413 §8.3.3 UE CONTEXT RELEASE)."""
+        if ran_id is not None:
+            self._ran.pop((assoc, ran_id))
+        if amf_id is not None:
+            self._amf.pop(amf_id)
+
+    def tmsi5g_lookup(self, s_tmsi: tuple[int, int, int], now: float) -> Subscriber | None:
+        """Subscriber a 5G-S-TMSI (from a 5G-GUTI, NAS or NGAP) was allocated to."""
+        return self._tmsi5g.get(s_tmsi, now)
+
+    def tmsi5g_learn(self, s_tmsi: tuple[int, int, int], sub: Subscriber, now: float) -> None:
+        """Record the 5G-S-TMSI part of a 5G-GUTI allocated to `sub`."""
+        self._tmsi5g.put(s_tmsi, sub, now)

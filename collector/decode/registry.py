@@ -7,8 +7,10 @@ The key is the `proto` that framing gives a message (`collector.framing.messages
 
 from __future__ import annotations
 
+from collector.decode.ngap import NGAPDecoder
 from collector.decode.s1ap import S1APDecoder
 
 DECODERS = {
     "s1ap": S1APDecoder,  # TS 36.413 + TS 24.301
+    "ngap": NGAPDecoder,  # TS 38.413 + TS 24.501
 }
