@@ -101,15 +101,12 @@ class NAS5GSDecoder:
 
     def __call__(self, buf: bytes) -> tuple[NAS5GSInfo | None, str | None]:
         """Read one NAS PDU (5GMM or 5GSM, plain or behind a null-ciphered security header)."""
-        try:
-            msg, _err = NAS5G.parse_NAS5G(buf, null_cipher=True)
-        except Exception:  # pycrate catches most errors itself; never let one escape
-            msg = None
+        msg = _parse(buf)
         if msg is None:
             return None, "bad_nas"
         if msg._name == _SECURITY_PROTECTED:
-            msg = msg[3]
-            if msg._name == "NASMessage":  # the plain message inside did not parse
+            msg = _parse(msg[3].get_val())  # the plain message behind the header, if NEA0
+            if msg is None or msg._name == _SECURITY_PROTECTED:
                 return None, "ciphered" if (buf[1] & 0xF) in _CIPHERED_HEADERS else "bad_nas"
         info = NAS5GSInfo(spec_name(msg._name), msg._name.startswith("5GMM"))
         try:
@@ -130,8 +127,9 @@ class NAS5GSDecoder:
         info.off = info.off or cls in LEAVING
         container = _present(msg, CONTAINER_IE)
         if container is not None and depth < _MAX_NESTING:
-            inner = container[-1]
-            if inner._name.startswith("5GMM"):  # parsed by NAS5G; else it stayed raw bytes
+            inner = _parse(container[-1].get_val())
+            if inner is not None and inner._name.startswith("5GMM") \
+                    and inner._name != _SECURITY_PROTECTED:
                 self._read(inner, info, depth + 1)
 
     def _read_identity(self, fgsid, info: NAS5GSInfo) -> None:
@@ -154,6 +152,16 @@ class NAS5GSDecoder:
                 info.subscriber = Subscriber(self._pseudonymize(home + msin), home[:3])
 
 
+def _parse(buf: bytes):
+    """One 5GS NAS message, its containers left as bytes (parsed on demand, to a bounded
+    depth: pycrate's own recursion costs time with the nesting), or None."""
+    try:
+        msg, _err = NAS5G.parse_NAS5G(buf, inner=False)
+    except Exception:  # pycrate catches most errors itself; never let one escape
+        return None
+    return msg
+
+
 def _present(msg, ie_name: str | None):
     """The IE of that name if the message has it, else None."""
     if ie_name is None or ie_name not in msg._by_name:
@@ -163,8 +171,10 @@ def _present(msg, ie_name: str | None):
 
 
 def _identity_type(fgsid) -> int | None:
-    """Type of identity of a 5GS mobile identity, None when it is empty."""
-    return fgsid["Type"].get_val() if "Type" in fgsid._by_name else None
+    """Type of identity of a 5GS mobile identity, None when it is empty or stayed raw bytes
+    (pycrate keeps an IE it cannot decode, e.g. some NAI SUCIs, as a plain buffer)."""
+    fields = getattr(fgsid, "_by_name", None)
+    return fgsid["Type"].get_val() if fields and "Type" in fields else None
 
 
 def _s_tmsi(fgsid) -> tuple[int, int, int]:
