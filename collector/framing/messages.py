@@ -4,24 +4,32 @@
 yields each complete signalling message with the protocol it is carried for,
 chosen by SCTP payload protocol identifier first and well-known port second:
 S1AP (PPID 18, port 36412), NGAP (PPID 60, port 38412), Diameter (PPID 46/47,
-port 3868), GTPv2-C (UDP 2123).  Every frame that yields nothing is counted
-by reason, so that frames = messages + drops can be reconciled.
+port 3868 over SCTP or TCP), GTPv2-C (UDP 2123).  IP fragments are reassembled
+first (`fragments`), TCP byte streams cut into Diameter messages (`tcp`).  A
+message is yielded with the frame that completes it, as tshark reports
+reassembled PDUs.  Every frame that yields nothing is counted by reason, except
+those whose bytes are held for a message still incomplete (a fragment, a
+segment, a DATA chunk) and transport control (SCTP SACKs, TCP ACKs on a
+signalling port); reassembly state left at the end of the input is counted too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collector.framing.ip import parse_ip
+from collector.framing.fragments import FragmentReassembler
+from collector.framing.ip import Fragment, parse_ip
 from collector.framing.link import ip_offset
 from collector.framing.sctp import SCTPReassembler
+from collector.framing.tcp import TCPStreams, parse_tcp
 from collector.sources.pcap import read_capture
 from collector.telemetry import Counters
 
 SCTP_PPIDS = {18: "s1ap", 60: "ngap", 46: "diameter", 47: "diameter"}
 SCTP_PORTS = {36412: "s1ap", 38412: "ngap", 3868: "diameter"}
 UDP_PORTS = {2123: "gtpv2"}
-IPPROTO_UDP, IPPROTO_SCTP = 17, 132
+TCP_PORTS = {3868: "diameter"}
+IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP = 6, 17, 132
 
 
 class TransportMessage:
@@ -38,25 +46,34 @@ class TransportMessage:
 
 
 class Framer:
-    """Turns (linktype, frame bytes) into transport messages; holds SCTP reassembly state."""
+    """Turns (linktype, frame bytes, time) into transport messages; holds reassembly state
+    (IP fragments, SCTP user messages, TCP streams), all bounded."""
 
-    __slots__ = ("_counters", "_sctp")
+    __slots__ = ("_counters", "_sctp", "_fragments", "_tcp")
 
     def __init__(self, counters: Counters) -> None:
         self._counters = counters
         self._sctp = SCTPReassembler()
+        self._fragments = FragmentReassembler(counters)
+        self._tcp = TCPStreams(counters)
 
-    def __call__(self, linktype: int, frame: bytes) -> list[TransportMessage]:
-        """Messages carried in one frame (counted drop, empty list, when none)."""
+    def __call__(self, linktype: int, frame: bytes, time: float = 0.0) -> list[TransportMessage]:
+        """Messages carried in (or completed by) one frame captured at `time`."""
         where = ip_offset(linktype, frame)
         if isinstance(where, str):
             return self._drop(where)
         ip = parse_ip(frame, *where)
         if isinstance(ip, str):
             return self._drop(ip)
+        if isinstance(ip, Fragment):
+            ip = self._fragments(ip, time)
+            if ip is None:
+                return []
         src, dst, proto, l4 = ip
         if proto == IPPROTO_SCTP:
             return self._sctp_messages(src, dst, l4)
+        if proto == IPPROTO_TCP:
+            return self._tcp_messages(src, dst, l4, time)
         if proto == IPPROTO_UDP and len(l4) >= 8:
             sport, dport = (l4[0] << 8) | l4[1], (l4[2] << 8) | l4[3]
             name = UDP_PORTS.get(dport) or UDP_PORTS.get(sport)
@@ -83,6 +100,27 @@ class Framer:
             out.append(TransportMessage(name, assoc, data, src, dst, sport, dport, ppid))
         return out
 
+    def _tcp_messages(self, src: bytes, dst: bytes, l4: bytes, time: float
+                      ) -> list[TransportMessage]:
+        if len(l4) < 20:
+            return self._drop("truncated")
+        # ports first: only the streams of a signalling port are parsed and kept
+        name = TCP_PORTS.get((l4[2] << 8) | l4[3]) or TCP_PORTS.get((l4[0] << 8) | l4[1])
+        if name is None:
+            return self._drop("not_signalling")
+        seg = parse_tcp(l4)
+        if isinstance(seg, str):
+            return self._drop(seg)
+        sport, dport, seq, flags, payload = seg
+        assoc = _assoc(src, sport, dst, dport) + ("tcp",)
+        return [TransportMessage(name, assoc, m, src, dst, sport, dport)
+                for m in self._tcp(src, dst, sport, dport, seq, flags, payload, time)]
+
+    def flush(self) -> None:
+        """End of input: count what reassembly still holds (incomplete datagrams, streams)."""
+        self._fragments.flush()
+        self._tcp.flush()
+
     def _drop(self, reason: str) -> list[TransportMessage]:
         self._counters.drop("framing", reason)
         return []
@@ -98,5 +136,6 @@ def iter_messages(path: str, counters: Counters) -> Iterator[tuple[int, float, T
     framer = Framer(counters)
     for frame_no, ts, linktype, frame in read_capture(path, counters):
         counters.frames += 1
-        for msg in framer(linktype, frame):
+        for msg in framer(linktype, frame, ts):
             yield frame_no, ts, msg
+    framer.flush()
