@@ -191,3 +191,34 @@ class Correlator:
     def tmsi5g_learn(self, s_tmsi: tuple[int, int, int], sub: Subscriber, now: float) -> None:
         """Record the 5G-S-TMSI part of a 5G-GUTI allocated to `sub`."""
         self._tmsi5g.put(s_tmsi, sub, now)
+
+    # GTPv2-C control-plane tunnels (TS 29.274 §5.5.1, §8.22): the TEID in a message
+    # header is the one the receiver allocated and sent in an F-TEID, so (receiver
+    # address, TEID) names the subscriber's session.  These keys live in the bearer
+    # table under a "gtpc" tag (no new slot), apart from S1-U (address, TEID) keys.
+
+    def tunnel_lookup(self, address: Hashable, teid: int, now: float) -> Subscriber | None:
+        """Subscriber of the GTP-C tunnel whose receiving end is (address, TEID)."""
+        return self._bearer.get(("gtpc", address, teid), now)
+
+    def tunnel_learn(self, address: Hashable, teid: int, sub: Subscriber, now: float) -> None:
+        """Record a GTP-C F-TEID (address, TEID) allocated for a session of `sub`."""
+        self._bearer.put(("gtpc", address, teid), sub, now)
+
+    # Diameter sessions (RFC 6733 §8.8: a Session-Id is globally and eternally unique).
+    # A request names its subscriber (User-Name, Subscription-Id); the answer and the
+    # later requests of the session often carry only the Session-Id.  The key is a
+    # keyed hash of the Session-Id, never the text (some embed the IMSI, as magma's
+    # "...;IMSI001010000000001"), kept in the bearer table under a "diameter" tag.
+
+    def session_lookup(self, session: int, now: float) -> Subscriber | None:
+        """Subscriber of the Diameter session whose Session-Id hashes to `session`."""
+        return self._bearer.get(("diameter", session), now)
+
+    def session_learn(self, session: int, sub: Subscriber, now: float) -> None:
+        """Record the subscriber a Diameter session is about."""
+        self._bearer.put(("diameter", session), sub, now)
+
+    def session_end(self, session: int) -> None:
+        """Forget a Diameter session that has ended."""
+        self._bearer.pop(("diameter", session))

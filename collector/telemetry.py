@@ -21,6 +21,13 @@ REASONS = (
     "late", "unattributed",
     # sending
     "unacknowledged",
+    # decode: a malformed TLV information element (GTPv2-C, TS 29.274 §8)
+    "bad_ie",
+    # framing: IP fragments (RFC 791, RFC 8200 §4.5) and TCP streams (RFC 9293)
+    "fragment_timeout", "fragment_overflow", "fragment_overlap", "bad_fragment",
+    "bad_tcp", "bad_stream", "stream_gap", "stream_overflow",
+    # decode: a malformed Diameter header or AVP (RFC 6733 §3, §4.1)
+    "bad_diameter", "bad_avp",
 )
 
 

@@ -1,7 +1,9 @@
 """S1AP (TS 36.413) decoder: one S1AP PDU in, SignallingEvents out.
 
-Layout: `aper` splits the PDU and its IEs, pycrate decodes the IE values we read
-(`s1ap_schema`, `s1ap_ies`) and the NAS inside (`nas_eps`).  Meaning: who (a
+Layout: `aper` splits the PDU and its IEs; the IE values we read and the NAS
+inside are read by hand (`s1ap_fast`, `nas_eps_fast`), and by pycrate
+(`s1ap_schema`, `nas_eps`) where the hand-written readers are in doubt, or
+everywhere with `fast=False`.  Meaning (`s1ap_ies`, `nas_eps`): who (a
 pseudonym, carried or correlated) and where (TAI, ECGI) for every message that
 carries an identity or a location, the same set tshark reports.  Node-level
 procedures (S1 SETUP, ENB/MME CONFIGURATION UPDATE) name no UE location and give
@@ -12,12 +14,16 @@ Identities are pseudonymised here; raw IMSI digits exist only inside one call.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable
 
 from collector.decode.aper import split_ies, split_pdu
+from collector.decode.aper_bits import Doubt
 from collector.decode.nas_eps import NASEPSDecoder, NASInfo
+from collector.decode.nas_eps_fast import EPSNASReader
 from collector.decode.plmn import decode_tbcd, imsi_digits_ok
 from collector.decode.pycrate_libs import aper_decode
+from collector.decode.s1ap_fast import readers_for
 from collector.decode.s1ap_ies import WANTED, S1APFacts, read_facts
 from collector.decode.s1ap_schema import S1APSchema
 from collector.events import SignallingEvent
@@ -40,31 +46,34 @@ class S1APDecoder:
     """`(payload, assoc, frame, time) -> (events, drop reason | None)`; never raises on bad bytes.
 
     A reason returned with events means a part was dropped (the NAS-PDU) and the
-    S1AP part still gave its event.
+    S1AP part still gave its event.  `fast=False` reads everything with pycrate (the
+    reference the hand-written readers are tested against).  `decoded` counts the IE
+    values and NAS-PDUs read, by element; `fallback` those pycrate read instead.
     """
 
-    __slots__ = ("_pseudonymize", "_correlator", "_schema", "_nas")
+    __slots__ = ("_pseudonymize", "_correlator", "_schema", "_nas", "_nas_fast", "_fast",
+                 "_readers", "decoded", "fallback")
 
-    def __init__(self, pseudonymizer: Callable[[str], int], correlator: Correlator) -> None:
+    def __init__(self, pseudonymizer: Callable[[str], int], correlator: Correlator,
+                 fast: bool = True) -> None:
         self._pseudonymize = pseudonymizer
         self._correlator = correlator
         self._schema = S1APSchema()
         self._nas = NASEPSDecoder(pseudonymizer)
+        self._nas_fast = EPSNASReader(pseudonymizer) if fast else None
+        self._fast = fast
+        # (PDU type, procedure code) -> {IE id: (type name, hand-written reader | None)}
+        self._readers: dict[tuple[int, int], dict] = {}
+        self.decoded: Counter[str] = Counter()
+        self.fallback: Counter[str] = Counter()
 
     def __call__(self, payload: bytes, assoc: Hashable, frame: int,
                  time: float) -> tuple[list[SignallingEvent], str | None]:
         """Decode one S1AP PDU of association `assoc` seen in `frame` at capture `time`."""
-        head = split_pdu(payload)
-        if isinstance(head, str):
-            return [], head
-        proc = self._schema.procedure(head[0], head[1])
-        if proc is None:
-            return [], "unsupported"
-        name, ie_types = proc
-        values = self._decode_ies(head[2], ie_types)
-        if isinstance(values, str):
-            return [], values
-        facts = read_facts(values)
+        read = self.facts(payload)
+        if isinstance(read, str):
+            return [], read
+        name, facts = read
         nas, reason = self._decode_nas(facts.nas_pdus, name in UPLINK_NAS)
         sub = self._attribute(name, facts, nas, assoc, time)
         named = facts.s_tmsi is not None or facts.paging_imsi is not None
@@ -80,19 +89,56 @@ class S1APDecoder:
             target=name in HANDOVER_TARGET)
         return [event], reason
 
-    def _decode_ies(self, body: bytes, ie_types: dict) -> dict | str:
+    def facts(self, payload: bytes) -> tuple[str, S1APFacts] | str:
+        """(message name, S1APFacts) of one S1AP PDU, or a reason."""
+        head = split_pdu(payload)
+        if isinstance(head, str):
+            return head
+        proc = self._schema.procedure(head[0], head[1])
+        if proc is None:
+            return "unsupported"
+        name, ie_types = proc
+        readers = self._readers.get(head[:2])
+        if readers is None:
+            readers = self._readers[head[:2]] = readers_for(ie_types, WANTED)
+        values = self._decode_ies(head[2], ie_types, readers)
+        return values if isinstance(values, str) else (name, read_facts(values))
+
+    def _decode_ies(self, body: bytes, ie_types: dict, readers: dict) -> dict | str:
         """{IE id: value} of the WANTED IEs of a message, or a reason."""
         ies = split_ies(body)
         if isinstance(ies, str):
             return ies
         values = {}
         for ie_id, raw in ies:
-            if ie_id in WANTED and ie_id in ie_types and ie_id not in values:
-                value, reason = aper_decode(ie_types[ie_id], raw)
-                if reason:
-                    return reason
-                values[ie_id] = value
+            entry = readers.get(ie_id)
+            if entry is None or ie_id in values:
+                continue
+            if self._fast:
+                kind, read = entry
+                self.decoded[kind] += 1
+                if read is not None:
+                    try:
+                        values[ie_id] = read(raw)
+                        continue
+                    except Doubt:
+                        pass
+                self.fallback[kind] += 1
+            value, reason = aper_decode(ie_types[ie_id], raw)
+            if reason:
+                return reason
+            values[ie_id] = value
         return values
+
+    def _read_nas(self, pdu: bytes, uplink: bool) -> tuple[NASInfo | None, str | None]:
+        """One NAS-PDU, by hand unless in doubt."""
+        if self._nas_fast is not None:
+            self.decoded["NAS-PDU EPS NAS"] += 1
+            try:
+                return self._nas_fast(pdu, uplink)
+            except Doubt as doubt:
+                self.fallback[f"NAS-PDU EPS NAS ({doubt})"] += 1
+        return self._nas(pdu, uplink)
 
     def _decode_nas(self, pdus: list[bytes], uplink: bool) -> tuple[NASInfo | None, str | None]:
         """The NAS message of an S1AP message: the first EMM one, else the first ESM one.
@@ -101,7 +147,7 @@ class S1APDecoder:
         """
         infos, reason = [], None
         for pdu in pdus:
-            info, why = self._nas(pdu, uplink)
+            info, why = self._read_nas(pdu, uplink)
             if info is None:
                 reason = reason or why
             else:
