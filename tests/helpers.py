@@ -66,12 +66,15 @@ class Aggregator:
         return out, err
 
 
-def tsv_identities() -> tuple[set[str], set[str]]:
-    """(IMSIs/SUPIs, MSISDNs) that tshark found in the golden captures."""
+def tsv_identities(proto: str | None = None) -> tuple[set[str], set[str]]:
+    """(IMSIs/SUPIs, MSISDNs) that tshark found in the golden captures (in the rows of
+    one protocol, tshark's name, if given)."""
     imsis, msisdns = set(), set()
     for tsv in CAPTURES.glob("*.pcap*.tsv"):
         with open(tsv, newline="") as f:
             for row in csv.DictReader(f, delimiter="\t"):
+                if proto not in (None, row["proto"]):
+                    continue
                 for col in ("imsi", "assoc_imsi"):
                     imsis.update(v for v in row[col].split(";") if v)
                 msisdns.update(v for v in row["msisdn"].split(";") if v)

@@ -1,7 +1,8 @@
 """Decoders by transport protocol name (STYLE habit 2: one dict, one place).
 
 Each entry is a class built as `Decoder(pseudonymizer, correlator)` whose call is
-`(payload, assoc, frame, time) -> (list[SignallingEvent], drop reason | None)`.
+`(payload, assoc, frame, time) -> (list[SignallingEvent], drop reason | None)`
+(GTPv2 also takes `receiver=`, the datagram's destination, to key tunnels).
 The key is the `proto` that framing gives a message (`collector.framing.messages`).
 """
 

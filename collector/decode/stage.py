@@ -34,7 +34,10 @@ class DecodeStage:
         if decode is None:
             self._counters.drop("decode", "unsupported")
             return []
-        events, reason = decode(msg.payload, msg.assoc, frame, time)
+        if msg.proto == "gtpv2":  # a TEID is the receiver's: key tunnels by destination
+            events, reason = decode(msg.payload, msg.assoc, frame, time, receiver=msg.dst)
+        else:
+            events, reason = decode(msg.payload, msg.assoc, frame, time)
         if reason is not None:
             self._counters.drop("decode", reason)
         else:

@@ -1,7 +1,7 @@
 """What tshark's reading of a Diameter message says our inspect record must hold.
 
 Used by the cross-protocol agreement (`tests/golden/parity.py`) and by
-`test_inspect_diameter.py`.  tshark writes a message as `Request
+`test_attribution.py`.  tshark writes a message as `Request
 3GPP-Update-Location(316) app=3GPP S6a/S6d(16777251)`; the name we expect comes
 from the command code and the R flag through pycrate's IANA command table
 (`Cmd_dict`: '3GPP-Update-Location-Request/Answer (ULR/ULA)' gives

@@ -1,7 +1,7 @@
 """What tshark's reading of a GTPv2-C message says our inspect record must hold.
 
 Used by the cross-protocol agreement (`tests/golden/parity.py`) and by
-`test_inspect_gtpv2.py`.  Message names come from pycrate's GTPv2-C message type
+`test_attribution.py`.  Message names come from pycrate's GTPv2-C message type
 table (TS 29.274 §6.1, `GTPCMsgType_dict`) by the code tshark prints, never from a
 table written here.
 

@@ -1,7 +1,7 @@
 """What tshark's reading of an NGAP message says our inspect record must hold.
 
 Used by the cross-protocol agreement (`tests/golden/parity.py`) and by
-`test_inspect_ngap.py`.  Message names come from pycrate's NGAP ASN.1 (procedure
+`test_attribution.py`.  Message names come from pycrate's NGAP ASN.1 (procedure
 code and PDU type), NAS names from pycrate's 5GMM/5GSM classes, never from a
 table written here.
 

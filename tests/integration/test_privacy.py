@@ -28,6 +28,9 @@ def test_no_identity_in_anything_written(tmp_path):
     imsis, msisdns = tsv_identities()
     imeis = tsv_equipment()
     assert len(imsis) >= 40 and len(msisdns) >= 30 and len(imeis) >= 30
+    for proto in ("S1AP", "NGAP", "GTPv2", "DIAMETER"):  # every decoder's input is scanned for
+        assert tsv_identities(proto)[0], proto
+    assert tsv_identities("GTPv2")[1] and tsv_identities("DIAMETER")[1]  # MSISDNs of both
     equipment = needles(imeis, kind=3) | needles({i for i in imeis if len(i) == 15}, kind=2)
     # positive control: the scanner finds the identities in the input, in every encoding
     found = scan({"in": b"".join(p.read_bytes() for p in capture_paths())},
