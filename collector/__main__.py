@@ -1,4 +1,4 @@
-"""Command line of the collector: `keygen`, `inspect`, `replay`.
+"""Command line of the collector: `keygen`, `inspect`, `replay`, `live`.
 
 Exit codes: 0 success; 1 the run completed but tallies were left
 unacknowledged by the aggregator; 2 usage or input error (bad option, missing
@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 
+from collector.sources.live import LiveError
 from collector.sources.pcap import CaptureError, check_capture
 from wire.pseudonym import KeyFileError, Pseudonymizer, load_key, new_key, write_key
 
@@ -55,31 +56,67 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from collector.app import EdgeConfig, replay
-    from collector.summary import print_summary
+    from collector.app import replay
 
     for p in args.captures:
         check_capture(p)
+    if args.workers > 1:
+        from collector.workers import replay_parallel
+        return _edge(args, args.captures, lambda cfg, pseudo, sender: replay_parallel(
+            args.captures, cfg, pseudo, args.workers, sender))
+    return _edge(args, args.captures,
+                 lambda cfg, pseudo, sender: replay(args.captures, cfg, pseudo, sender))
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    from collector.live import run_live
+
+    return _edge(args, [], lambda cfg, pseudo, sender: run_live(
+        args.interface, cfg, pseudo, sender, duration=args.duration))
+
+
+def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
+    """Run the edge pipeline (`run(cfg, pseudonymizer, sender) -> summary`), drain the
+    sender, print the summary; the exit code."""
+    from collector.app import EdgeConfig
+    from collector.summary import print_summary
+    from collector.workers import WorkerFailed
+
     if not args.dry_run and not args.aggregator:
-        raise UsageError("replay needs --aggregator ENDPOINT or --dry-run")
+        raise UsageError(f"{args.cmd} needs --aggregator ENDPOINT or --dry-run")
     pseudo = _pseudonymizer(args.key_file)
     cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60)
     sender = None
     if not args.dry_run:
         from collector.sender import BatchSender
         sender = BatchSender(args.aggregator, ack_timeout=args.ack_timeout)
-    log.info("replay starting captures=%d collector=%s epoch=%d", len(args.captures),
+    log.info("%s starting captures=%d collector=%s epoch=%d", args.cmd, len(sources),
              cfg.collector_id, cfg.epoch)
     try:
-        summary = replay(args.captures, cfg, pseudo, sender)
+        try:
+            summary = run(cfg, pseudo, sender)
+        except WorkerFailed as e:
+            print(f"collector: error: {e}", file=sys.stderr)
+            return 1
         if sender is not None:
             summary.acked, summary.unacked = sender.drain(args.drain_timeout)
             summary.ack_status = dict(sender.statuses)
     finally:
         if sender is not None:
             sender.close()
-    print_summary(summary, args.captures, sys.stdout, dry_run=args.dry_run)
+    print_summary(summary, sources, sys.stdout, dry_run=args.dry_run,
+                  interface=getattr(args, "interface", None))
     return 1 if summary.unacked else 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 64")
+    return value
 
 
 def _default_id() -> str:
@@ -101,16 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_inspect)
     r = sub.add_parser("replay", help="run the edge pipeline over captures and send tallies")
     r.add_argument("captures", nargs="+", metavar="CAPTURE")
+    _edge_options(r)
+    r.set_defaults(func=_cmd_replay)
+    v = sub.add_parser("live", help="run the edge pipeline on a network interface until stopped")
+    v.add_argument("--interface", required=True, help="interface to capture from (AF_PACKET)")
+    v.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    _edge_options(v)
+    v.set_defaults(func=_cmd_live)
+    return p
+
+
+def _edge_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--key-file", help="pseudonymisation key file (64 hex characters, mode 0600)")
     r.add_argument("--aggregator", metavar="ENDPOINT", help="aggregator ZeroMQ endpoint")
     r.add_argument("--dry-run", action="store_true", help="run everything but the send")
     r.add_argument("--collector-id", default=_default_id(), help="name of this collector")
+    if r.prog.endswith("replay"):
+        r.add_argument("--workers", type=_positive, default=1, metavar="N",
+                       help="decoding processes (frames split by IP address pair; same counts)")
     r.add_argument("--bin-minutes", type=int, default=15, choices=[5, 10, 15, 20, 30, 60])
     r.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a re-send")
     r.add_argument("--drain-timeout", type=float, default=30.0,
                    help="seconds to wait for the last acknowledgements")
-    r.set_defaults(func=_cmd_replay)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, KeyFileError, UsageError) as e:
+    except (CaptureError, KeyFileError, LiveError, UsageError) as e:
         print(f"collector: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from collector.decode.stage import DecodeStage
@@ -49,7 +49,14 @@ class EdgePipeline:
 
     def feed(self, frame: int, ts: float, msg: TransportMessage) -> list[TallyBatch]:
         """Process one transport message; return batches of bins it closed."""
-        for ev in self.decode(frame, ts, msg):
+        return self.feed_facts(frame, ts, msg.proto, msg.assoc, msg.dst, self.decode.facts(msg))
+
+    def feed_facts(self, frame: int, ts: float, proto: str, assoc, dst: bytes,
+                   read) -> list[TallyBatch]:
+        """Process one message whose facts were read (here or by a worker process; None:
+        dropped there); return batches of bins it closed."""
+        events = () if read is None else self.decode.attribute(frame, ts, proto, assoc, dst, read)
+        for ev in events:
             self.events[ev.proto] += 1
             if ev.subscriber is None:
                 if ev.cell is not None:
@@ -65,6 +72,10 @@ class EdgePipeline:
             if not ok:
                 self.counters.drop("state", "late")
         return self._emit(self.presence.advance(ts))
+
+    def tick(self, now: float) -> list[TallyBatch]:
+        """Close the bins that `now` (a clock, not a message) has passed: a quiet link."""
+        return self._emit(self.presence.advance(now))
 
     def finish(self) -> list[TallyBatch]:
         """End of input: close every remaining bin."""
@@ -101,20 +112,24 @@ class ReplaySummary:
     ack_status: dict = field(default_factory=dict)
 
 
-def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None
-           ) -> ReplaySummary:
-    """Run the edge pipeline over captures; send batches through `sender` unless None."""
-    counters = Counters()
-    pipe = EdgePipeline(cfg, pseudonymizer, counters)
-    summary = ReplaySummary(counters)
-
+def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], None]:
+    """A function that counts batches into `summary` and sends them (unless no sender)."""
     def ship(batches: list[TallyBatch]) -> None:
         for b in batches:
             summary.batches += 1
             summary.rows += len(b.presence)
             if sender is not None:
                 sender.send(b)
+    return ship
 
+
+def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None
+           ) -> ReplaySummary:
+    """Run the edge pipeline over captures; send batches through `sender` unless None."""
+    counters = Counters()
+    pipe = EdgePipeline(cfg, pseudonymizer, counters)
+    summary = ReplaySummary(counters)
+    ship = ship_into(summary, sender)
     for frame, ts, msg in merged_messages(paths, counters):
         ship(pipe.feed(frame, ts, msg))
     ship(pipe.finish())

@@ -9,12 +9,14 @@ def _join(items) -> str:
     return ", ".join(f"{k} {v}" for k, v in items) or "none"
 
 
-def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False) -> None:
+def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False,
+                  interface: str | None = None) -> None:
     """Print messages by protocol, drops by reason, devices, batches sent and acknowledged."""
     c = s.counters
     drops = sorted(((f"{st}/{r}", n) for (st, r), n in c.dropped.items()), key=lambda x: -x[1])
     lines = [
-        f"captures      {len(captures)} ({c.frames} frames)",
+        f"{'interface' if interface else 'captures':<14}{interface or len(captures)} "
+        f"({c.frames} frames)",
         f"messages      {_join(sorted(c.messages.items()))}",
         f"events        {_join(sorted(s.events.items()))}",
         f"dropped       {_join(drops)}",

@@ -41,6 +41,12 @@ class Counters:
         self.dropped: Counter[tuple[str, str]] = Counter()
         self.frames = 0
 
+    def merge(self, other: Counters) -> None:
+        """Add the counts of another process's Counters (multi-worker replay)."""
+        self.messages.update(other.messages)
+        self.dropped.update(other.dropped)
+        self.frames += other.frames
+
     def drop(self, stage: str, reason: str, n: int = 1) -> None:
         """Count `n` items dropped at `stage` for `reason`."""
         if stage not in STAGES or reason not in REASONS:

@@ -99,6 +99,11 @@ class DiameterDecoder:
         read = self.facts(payload)
         if isinstance(read, str):
             return [], read
+        return self.attribute(read, assoc, frame, time)
+
+    def attribute(self, read: tuple[DiameterFacts, str | None], assoc: Hashable, frame: int,
+                  time: float) -> tuple[list[SignallingEvent], str | None]:
+        """The event of what `facts` read, attributed (carried, else by Session-Id)."""
         facts, reason = read
         sub = self._attribute(facts, time)
         if not (facts.named or facts.located or facts.visited_plmn is not None):
@@ -110,7 +115,10 @@ class DiameterDecoder:
         return [event], reason
 
     def facts(self, payload: bytes) -> tuple[DiameterFacts, str | None] | str:
-        """(DiameterFacts, reason or None) of one message, or a reason when its header is bad."""
+        """(DiameterFacts, reason or None) of one message, or a reason when its header is bad.
+
+        Pure (the bytes and the key only): identities are pseudonyms here, the facts may
+        cross process boundaries."""
         head = read_header(payload)
         if isinstance(head, str):
             return head

@@ -65,19 +65,56 @@ class GTPv2Decoder:
         `assoc` is the ((address, port), (address, port)) pair of the datagram; `receiver`,
         if known, its destination address (then the association is not needed).
         """
-        events: list[SignallingEvent] = []
-        reason, buf = None, payload
+        read = self.facts(payload)
+        if isinstance(read, str):
+            return [], read
+        return self.attribute(read, assoc, frame, time, receiver)
+
+    def facts(self, payload: bytes) -> tuple[list, str | None] | str:
+        """What the message(s) of one payload say, without correlation (a pure function of
+        the bytes and the key): `(messages, trailing reason)` or a reason.
+
+        Each message is a reason, or `(name, type, teid, facts, subscriber, reason)` with the
+        IMSI already pseudonymised and its octets dropped (facts cross process boundaries).
+        """
+        out: list = []
+        buf = payload
         for _ in range(MAX_MESSAGES):
             head = split_message(buf)
             if isinstance(head, str):
-                return events, reason or head
-            event, why = self._message(head, assoc, receiver, frame, time)
-            events += [event] if event else []
-            reason = reason or why
+                return (out, head) if out else head
+            out.append(self._message_facts(head))
             if not (head.piggybacked and head.rest):
                 break
             buf = head.rest
-        return events, reason
+        return out, None
+
+    def _message_facts(self, head: Header) -> tuple | str:
+        name = MESSAGE_NAMES.get(head.type)
+        if name is None:
+            return "unsupported"
+        facts = read_facts(head.ies)
+        if isinstance(facts, str):
+            return facts
+        sub, reason = self._carried(facts)
+        facts.imsi = b"" if facts.imsi is not None else None  # present; digits gone
+        return name, head.type, head.teid, facts, sub, reason or ("bad_ie" if facts.bad else None)
+
+    def attribute(self, read: tuple[list, str | None], assoc: Hashable, frame: int, time: float,
+                  receiver: Hashable | None = None) -> tuple[list[SignallingEvent], str | None]:
+        """Events of what `facts` read, attributed (carried, else by tunnel) in order."""
+        messages, trailing = read
+        events: list[SignallingEvent] = []
+        reason = None
+        for item in messages:
+            if isinstance(item, str):
+                reason = reason or item
+                continue
+            event, why = self._message(item, assoc, receiver, frame, time)
+            if event is not None:
+                events.append(event)
+            reason = reason or why
+        return events, reason or trailing
 
     def read(self, payload: bytes) -> list[tuple[Header, GTPv2Facts]] | str:
         """Headers and facts of the message(s) of a payload, or a reason (for tests and tools)."""
@@ -93,20 +130,13 @@ class GTPv2Decoder:
             buf = head.rest
         return out
 
-    def _message(self, head: Header, assoc: Hashable, receiver: Hashable | None, frame: int,
+    def _message(self, item: tuple, assoc: Hashable, receiver: Hashable | None, frame: int,
                  now: float) -> tuple[SignallingEvent | None, str | None]:
-        name = MESSAGE_NAMES.get(head.type)
-        if name is None:
-            return None, "unsupported"
-        facts = read_facts(head.ies)
-        if isinstance(facts, str):
-            return None, facts
-        sub, reason = self._carried(facts)
-        if sub is None and head.teid:  # TEID 0: not allocated by the receiver yet (§5.5.2)
-            sub = self._by_tunnel(head, assoc, receiver, now)
+        name, kind, teid, facts, sub, reason = item
+        if sub is None and teid:  # TEID 0: not allocated by the receiver yet (§5.5.2)
+            sub = self._by_tunnel(kind, teid, assoc, receiver, now)
         if sub is not None:
             self._learn(facts.fteids, sub, now)
-        reason = reason or ("bad_ie" if facts.bad else None)
         if not facts.carries:
             return None, reason
         return SignallingEvent(
@@ -123,10 +153,10 @@ class GTPv2Decoder:
             return None, "bad_ie"
         return Subscriber(self._pseudonymize(digits), digits[:3]), None
 
-    def _by_tunnel(self, head: Header, assoc: Hashable, receiver: Hashable | None,
+    def _by_tunnel(self, kind: int, teid: int, assoc: Hashable, receiver: Hashable | None,
                    now: float) -> Subscriber | None:
-        ends = [receiver] if receiver is not None else receivers(assoc, head.type in TRIGGERED)
-        found = {self._correlator.tunnel_lookup(end, head.teid, now) for end in ends}
+        ends = [receiver] if receiver is not None else receivers(assoc, kind in TRIGGERED)
+        found = {self._correlator.tunnel_lookup(end, teid, now) for end in ends}
         found.discard(None)
         return found.pop() if len(found) == 1 else None  # both ends, two subscribers: unknown
 

@@ -1,9 +1,15 @@
 """The decode stage: one decoder per protocol, one correlator shared by all of
-them, and the accounting both `collector inspect` and the edge pipeline use."""
+them, and the accounting both `collector inspect` and the edge pipeline use.
+
+Decoding is two steps so that it can be spread over processes (`collector.workers`):
+`facts(msg)` is a pure function of the bytes and the key (framing, APER/TLV walk,
+NAS, pseudonymisation: the expensive part, run where the message is read), and
+`attribute(...)` applies the correlation tables in message order (cheap, run once).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from collector.decode.registry import DECODERS
 from collector.events import SignallingEvent
@@ -30,16 +36,54 @@ class DecodeStage:
 
     def __call__(self, frame: int, time: float, msg: TransportMessage) -> list[SignallingEvent]:
         """Events of one transport message."""
-        decode = self._decoders.get(msg.proto)
-        if decode is None:
-            self._counters.drop("decode", "unsupported")
+        read = self.facts(msg)
+        if read is None:
             return []
-        if msg.proto == "gtpv2":  # a TEID is the receiver's: key tunnels by destination
-            events, reason = decode(msg.payload, msg.assoc, frame, time, receiver=msg.dst)
+        return self.attribute(frame, time, msg.proto, msg.assoc, msg.dst, read)
+
+    def facts(self, msg: TransportMessage):
+        """What the message says before correlation (picklable), or None when it is
+        dropped here (its reason counted)."""
+        decoder = self._decoders.get(msg.proto)
+        if decoder is None:
+            self._counters.drop("decode", "unsupported")
+            return None
+        if not hasattr(decoder, "attribute"):  # TRANSITIONAL until every decoder is split
+            return _Whole(msg.payload)
+        read = decoder.facts(msg.payload)
+        if isinstance(read, str):
+            self._counters.drop("decode", read)
+            return None
+        return read
+
+    def attribute(self, frame: int, time: float, proto: str, assoc: Hashable, dst: bytes,
+                  read) -> list[SignallingEvent]:
+        """Events of a message's facts, attributed through the correlation tables."""
+        decoder = self._decoders[proto]
+        if isinstance(read, _Whole):  # TRANSITIONAL
+            events, reason = decoder(read.payload, assoc, frame, time)
+        elif proto == "gtpv2":  # a TEID is the receiver's: key tunnels by destination
+            events, reason = decoder.attribute(read, assoc, frame, time, receiver=dst)
         else:
-            events, reason = decode(msg.payload, msg.assoc, frame, time)
+            events, reason = decoder.attribute(read, assoc, frame, time)
         if reason is not None:
             self._counters.drop("decode", reason)
         else:
-            self._counters.messages[msg.proto] += 1
+            self._counters.messages[proto] += 1
         return events
+
+    def fallbacks(self) -> dict[str, tuple[int, int]]:
+        """Per protocol: (values read, values left to pycrate) of decoders with a fast path."""
+        out = {}
+        for proto, decoder in self._decoders.items():
+            decoded, fallback = getattr(decoder, "decoded", None), getattr(decoder, "fallback", None)
+            if decoded is not None and fallback is not None:
+                out[proto] = (sum(decoded.values()), sum(fallback.values()))
+        return out
+
+
+class _Whole:  # TRANSITIONAL: a decoder not yet split into facts/attribute
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
