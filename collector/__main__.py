@@ -71,6 +71,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_live(args: argparse.Namespace) -> int:
     from collector.live import run_live
 
+    if args.workers > 1:
+        from collector.live_workers import run_live_parallel
+        return _edge(args, [], lambda cfg, pseudo, sender: run_live_parallel(
+            args.interface, cfg, pseudo, args.workers, sender, duration=args.duration))
     return _edge(args, [], lambda cfg, pseudo, sender: run_live(
         args.interface, cfg, pseudo, sender, duration=args.duration))
 
@@ -153,9 +157,8 @@ def _edge_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--aggregator", metavar="ENDPOINT", help="aggregator ZeroMQ endpoint")
     r.add_argument("--dry-run", action="store_true", help="run everything but the send")
     r.add_argument("--collector-id", default=_default_id(), help="name of this collector")
-    if r.prog.endswith("replay"):
-        r.add_argument("--workers", type=_positive, default=1, metavar="N",
-                       help="decoding processes (frames split by IP address pair; same counts)")
+    r.add_argument("--workers", type=_positive, default=1, metavar="N",
+                   help="decoding processes (frames split by address pair / flow; same counts)")
     r.add_argument("--bin-minutes", type=int, default=15, choices=[5, 10, 15, 20, 30, 60])
     r.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a re-send")
     r.add_argument("--drain-timeout", type=float, default=30.0,

@@ -6,14 +6,14 @@ it from capture files merged by capture time and returns a summary.
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collector.decode.stage import DecodeStage
-from collector.framing.messages import TransportMessage, iter_messages
+from collector.framing.messages import TransportMessage
+from collector.order import keyed_messages
 from collector.presence import PresenceState
 from collector.tally import PresenceTally
 from collector.telemetry import Counters
@@ -89,15 +89,6 @@ class EdgePipeline:
         return self.tally.push()
 
 
-def merged_messages(paths: Iterable[str], counters: Counters
-                    ) -> Iterator[tuple[int, float, TransportMessage]]:
-    """Messages of several captures in capture-time order (each capture keeps its frame numbers)."""
-    streams = [iter_messages(p, counters) for p in paths]
-    if len(streams) == 1:
-        return streams[0]
-    return heapq.merge(*streams, key=lambda item: item[1])
-
-
 @dataclass
 class ReplaySummary:
     """What a replay did, for the closing summary and the exit code."""
@@ -110,6 +101,13 @@ class ReplaySummary:
     acked: int = 0
     unacked: int = 0
     ack_status: dict = field(default_factory=dict)
+    fallbacks: dict = field(default_factory=dict)  # proto -> (values read, left to pycrate)
+
+    def add_fallbacks(self, more: dict) -> None:
+        """Sum the fast-path accounting of a decode stage (one per worker)."""
+        for proto, (read, slow) in more.items():
+            r, s = self.fallbacks.get(proto, (0, 0))
+            self.fallbacks[proto] = (r + read, s + slow)
 
 
 def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], None]:
@@ -130,8 +128,9 @@ def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     pipe = EdgePipeline(cfg, pseudonymizer, counters)
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
-    for frame, ts, msg in merged_messages(paths, counters):
+    for _key, ts, frame, msg in keyed_messages(paths, counters):
         ship(pipe.feed(frame, ts, msg))
     ship(pipe.finish())
     summary.events, summary.devices = pipe.events, len(pipe.devices)
+    summary.add_fallbacks(pipe.decode.fallbacks())
     return summary

@@ -70,4 +70,5 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     framer.flush()
     ship(pipe.finish())
     summary.events, summary.devices = pipe.events, len(pipe.devices)
+    summary.add_fallbacks(pipe.decode.fallbacks())
     return summary

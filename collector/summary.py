@@ -23,6 +23,9 @@ def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False,
         f"devices       {s.devices}",
         f"tallies       {s.batches} batches, {s.rows} presence rows",
     ]
+    slow = [(p, f"{n}/{r} ({100 * n / r:.1f} %)") for p, (r, n) in sorted(s.fallbacks.items()) if r]
+    if slow:
+        lines.append(f"pycrate       {_join(slow)} of the values read by the fast path")
     if dry_run:
         lines.append("sent          nothing (--dry-run)")
     else:

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET, PACKET_FANOUT = 263, 18                      # linux/if_packet.h
+PACKET_FANOUT_HASH, PACKET_FANOUT_FLAG_DEFRAG = 0, 0x8000
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 LINKTYPE_ETHERNET = 1
 _ARPHRD_LINKTYPES = {1: LINKTYPE_ETHERNET, 772: LINKTYPE_ETHERNET,  # ether, loopback
@@ -35,7 +37,11 @@ class LiveCapture:
     """Frames of one interface: `poll(timeout)` yields (frame number, time, linktype, bytes)
     for what arrived, or nothing after `timeout` seconds of silence."""
 
-    def __init__(self, interface: str, snaplen: int = 65535, buffer_bytes: int = 32 << 20) -> None:
+    def __init__(self, interface: str, snaplen: int = 65535, buffer_bytes: int = 32 << 20,
+                 fanout: int | None = None) -> None:
+        """`fanout`: a group id; the sockets of one group share the interface's packets
+        by a symmetric hash of their flow, IP fragments reassembled first (several
+        worker processes, as Suricata's and Zeek's AF_PACKET clusters do)."""
         self.interface = interface
         self.snaplen = snaplen
         self.frames = 0
@@ -50,6 +56,10 @@ class LiveCapture:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_bytes)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.bind((interface, ETH_P_ALL))
+            if fanout is not None:
+                mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG
+                sock.setsockopt(SOL_PACKET, PACKET_FANOUT,
+                                struct.pack("@I", (fanout & 0xFFFF) | (mode << 16)))
         except OSError as e:
             sock.close()
             raise LiveError(f"{interface}: cannot capture: {e.strerror}") from None

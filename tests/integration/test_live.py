@@ -1,7 +1,8 @@
 """`collector live` on an interface: frames injected into a veth pair inside a network
 namespace the test creates are read like a replay of the same capture reads them
 (same messages, events and devices), tallies reach an aggregator in the namespace, a
-SIGTERM ends the run cleanly, and nothing written holds an identity."""
+SIGTERM ends the run cleanly, and nothing written holds an identity — with one
+process and with workers sharing the interface through an AF_PACKET fanout group."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def summary_lines(text: bytes, *keys: str) -> dict[str, str]:
     return {k: lines[k] for k in keys}
 
 
-def test_live_reads_what_replay_reads(netns: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) -> None:
     city = tmp_path / "city"
     run("simulator", "generate", "--scenario", "tiny", "--out", str(city), "--seed", "5")
     golden = ROOT / "tests/golden/captures/open5gs_open5gs__testattach.pcapng"
@@ -61,12 +63,13 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path) -> None:
     live = subprocess.Popen(in_ns(netns, "-m", "collector", "live", "--interface", "probe0",
                                   "--key-file", str(key), "--aggregator",
                                   f"tcp://127.0.0.1:{port}", "--collector-id", "live-test",
-                                  "--bin-minutes", "5"),
+                                  "--bin-minutes", "5", "--workers", str(workers)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 30
         while b"capturing" not in (line := live.stderr.readline()):
-            assert line and time.monotonic() < deadline, "collector live did not start"
+            assert line and time.monotonic() < deadline, \
+                "collector live did not start: " + (line + live.stderr.read(4000)).decode()
         subprocess.run(in_ns(netns, "-m", "tests.inject", "--interface", "span0", *captures),
                        check=True, env=env, cwd=ROOT, capture_output=True)
         time.sleep(2)

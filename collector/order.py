@@ -1,0 +1,61 @@
+"""The order in which a replay reads messages, one contract for one process and many.
+
+One capture: frame order.  Several captures: merged by capture time, each capture's
+time taken as the running maximum of its frames' timestamps (a capture whose clock
+steps back keeps its own frame order), ties to the capture named first, then frame
+order.  This is a total order that does not depend on which frames a process frames:
+a worker that frames only its shard (`shard_of`) still reads every frame's timestamp,
+so the keys it gives its messages are the keys one process gives them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from collections.abc import Iterator
+from operator import itemgetter
+
+from collector.framing.link import ip_offset
+from collector.framing.messages import Framer, TransportMessage
+from collector.sources.pcap import read_capture
+from collector.telemetry import Counters
+
+Keyed = tuple[object, float, int, TransportMessage]  # (order key, time, frame, message)
+
+
+def shard_of(linktype: int, frame: bytes, shards: int) -> int:
+    """The shard of a frame: a stable hash of its unordered (source, destination) IP
+    address pair, so both directions, every fragment and every segment of a stream fall
+    in one shard; a frame without an IP packet goes to shard 0 (framing counts it)."""
+    where = ip_offset(linktype, frame)
+    if isinstance(where, str):
+        return 0
+    off, version = where
+    a, b = ((frame[off + 12:off + 16], frame[off + 16:off + 20]) if version == 4
+            else (frame[off + 8:off + 24], frame[off + 24:off + 40]))
+    return zlib.crc32(a + b if a <= b else b + a) % shards
+
+
+def _capture(path: str, cap: int | None, counters: Counters,
+             shard: tuple[int, int]) -> Iterator[Keyed]:
+    index, shards = shard
+    framer = Framer(counters)
+    clock = float("-inf")
+    for frame_no, ts, linktype, frame in read_capture(path, counters):
+        clock = ts if ts > clock else clock
+        if shards > 1 and shard_of(linktype, frame, shards) != index:
+            continue
+        counters.frames += 1
+        key = frame_no if cap is None else (clock, cap, frame_no)
+        for msg in framer(linktype, frame, ts):
+            yield key, ts, frame_no, msg
+    framer.flush()
+
+
+def keyed_messages(paths: list[str], counters: Counters,
+                   shard: tuple[int, int] = (0, 1)) -> Iterator[Keyed]:
+    """The messages of the captures (of one shard of their frames), in replay order."""
+    if len(paths) == 1:
+        return _capture(paths[0], None, counters, shard)
+    return heapq.merge(*(_capture(p, cap, counters, shard) for cap, p in enumerate(paths)),
+                       key=itemgetter(0))

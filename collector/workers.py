@@ -1,0 +1,115 @@
+"""Decoding spread over processes: `collector replay --workers N`.
+
+Each worker process reads every capture but frames and decodes only the frames of
+its shard — the frames whose unordered (source, destination) IP address pair hashes
+to it (`collector.order.shard_of`), so an SCTP association, a TCP stream and
+the fragments of a datagram stay in one worker.  A worker runs the expensive, pure
+half of decoding (`DecodeStage.facts`: framing, APER/TLV walk, NAS, pseudonymisation)
+and sends the facts of its messages in batches to the parent.  The parent merges the
+workers' streams back into the order a single process reads them (`collector.order`)
+and applies the cheap,
+stateful half — correlation (`DecodeStage.attribute`), presence state, tallies — in
+that order, so the counts are those of one worker, exactly.
+
+Facts hold pseudonyms, never identity digits (each decoder drops them in `facts`):
+what crosses the process boundary is what the parent may hold.
+"""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+from collections.abc import Iterator
+from operator import itemgetter
+
+from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
+from collector.decode.stage import DecodeStage
+from collector.order import keyed_messages
+from collector.telemetry import Counters
+from wire.pseudonym import Pseudonymizer
+
+BATCH = 2048       # messages per inter-process batch
+QUEUE_DEPTH = 16   # batches a worker may run ahead of the parent
+
+
+class WorkerEnd:
+    """The last item a worker sends: its counters, or the error that stopped it."""
+
+    __slots__ = ("counters", "fallbacks", "error")
+
+    def __init__(self, counters: Counters | None, fallbacks: dict | None = None,
+                 error: str | None = None) -> None:
+        self.counters, self.fallbacks, self.error = counters, fallbacks or {}, error
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process stopped with an error (the replay cannot be complete)."""
+
+
+def _work(paths: list[str], shard: tuple[int, int], pseudonymizer: Pseudonymizer,
+          out: multiprocessing.Queue) -> None:
+    """A worker's life: facts of the shard's messages, in batches, then its counters."""
+    counters = Counters()
+    try:
+        stage = DecodeStage(pseudonymizer, counters)
+        batch: list[tuple] = []
+        for key, ts, frame, msg in keyed_messages(paths, counters, shard):
+            read = stage.facts(msg)
+            if read is None:  # dropped here, reason counted; the parent still sees the time
+                batch.append((key, ts, frame, None, None, None, None))
+            else:
+                batch.append((key, ts, frame, msg.proto, msg.assoc, msg.dst, read))
+            if len(batch) >= BATCH:
+                out.put(batch)
+                batch = []
+        if batch:
+            out.put(batch)
+        out.put(WorkerEnd(counters, stage.fallbacks()))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
+        out.put(WorkerEnd(None, error=type(exc).__name__))  # the type only: never a value
+
+
+def _drain(queue: multiprocessing.Queue, ends: list[WorkerEnd]) -> Iterator[tuple]:
+    while True:
+        item = queue.get()
+        if isinstance(item, WorkerEnd):
+            ends.append(item)
+            return
+        yield from item
+
+
+def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
+                    workers: int, sender=None) -> ReplaySummary:
+    """`replay` with decoding spread over `workers` processes; same summary and tallies."""
+    ctx = multiprocessing.get_context("fork")  # the children inherit the loaded decoders
+    queues = [ctx.Queue(maxsize=QUEUE_DEPTH) for _ in range(workers)]
+    procs = [ctx.Process(target=_work, args=(paths, (i, workers), pseudonymizer, queues[i]),
+                         name=f"collector-worker-{i}", daemon=True) for i in range(workers)]
+    for p in procs:
+        p.start()
+    counters = Counters()
+    pipe = EdgePipeline(cfg, pseudonymizer, counters)
+    summary = ReplaySummary(counters)
+    ship = ship_into(summary, sender)
+    ends: list[WorkerEnd] = []
+    try:
+        merged = heapq.merge(*(_drain(q, ends) for q in queues), key=itemgetter(0))
+        feed = pipe.feed_facts
+        for _key, ts, frame, proto, assoc, dst, read in merged:
+            ship(feed(frame, ts, proto, assoc, dst, read))
+    finally:
+        for p in procs:
+            if p.is_alive() and len(ends) < workers:
+                p.terminate()
+            p.join()
+    failed = [e.error for e in ends if e.error is not None]
+    if failed or len(ends) < workers:
+        raise WorkerFailed(f"{len(failed) or workers - len(ends)} worker(s) failed: "
+                           f"{', '.join(failed) or 'exited without a result'}")
+    ship(pipe.finish())
+    for end in ends:
+        counters.merge(end.counters)
+        summary.add_fallbacks(end.fallbacks)
+    summary.events, summary.devices = pipe.events, len(pipe.devices)
+    summary.add_fallbacks(pipe.decode.fallbacks())
+    return summary
