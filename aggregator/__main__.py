@@ -1,11 +1,18 @@
 """Command line of the aggregator.
 
-    aggregator serve --listen ENDPOINT --db FILE
+    aggregator serve --listen ENDPOINT --db FILE [--curve-secret FILE --allow DIR]
         Receive tally batches from collectors on a ZeroMQ ROUTER bound to
         ENDPOINT (tcp://HOST:PORT, tcp://HOST:* or ipc://PATH), store them in
         the DuckDB file FILE (created if needed) and acknowledge each one.
         Stops cleanly on SIGTERM or SIGINT: the batch in hand is finished,
         the database closed, and a summary logged.
+
+        With --curve-secret and --allow the link is CurveZMQ: only collectors
+        whose public key file is in DIR are accepted; others are refused and
+        logged (a WARNING line with their public key).
+
+    aggregator keygen --out DIR [--name NAME]
+        Write a CurveZMQ key pair: DIR/NAME.key (public) and DIR/NAME.key_secret.
 
     aggregator report --db FILE [--format table|json]
         Print devices present per cell and bin, summed over collectors:
@@ -32,6 +39,7 @@ import sys
 
 from aggregator import app
 from aggregator.config import FORMATS, ConfigError, report_config, serve_config
+from wire.curve import CurveKeyError, make_keypair
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -47,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", required=True, metavar="ENDPOINT",
                        help="ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5555")
     serve.add_argument("--db", required=True, metavar="FILE", help="DuckDB database file")
+    serve.add_argument("--curve-secret", metavar="FILE",
+                       help="CurveZMQ: this aggregator's secret key file (aggregator keygen)")
+    serve.add_argument("--allow", metavar="DIR",
+                       help="CurveZMQ: folder of the public key files of accepted collectors")
+    kg = sub.add_parser("keygen", help="write a CurveZMQ key pair (NAME.key, NAME.key_secret)")
+    kg.add_argument("--out", required=True, metavar="DIR", help="folder for the key files")
+    kg.add_argument("--name", default="aggregator", help="file name stem (default: aggregator)")
     rep = sub.add_parser("report", help="print devices present per cell and bin")
     rep.add_argument("--db", required=True, metavar="FILE", help="DuckDB database file")
     rep.add_argument("--format", choices=FORMATS, default="table",
@@ -59,9 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "keygen":
+        try:
+            public, secret = make_keypair(args.out, args.name)
+        except CurveKeyError as exc:
+            print(f"aggregator keygen: {exc}", file=sys.stderr)
+            return app.EXIT_USAGE
+        print(f"wrote {public} (give to collectors: --server-key) and {secret} (mode 0600)",
+              file=sys.stderr)
+        return app.EXIT_OK
     try:
         if args.command == "serve":
-            config = serve_config(args.listen, args.db)
+            config = serve_config(args.listen, args.db, args.curve_secret, args.allow)
         else:
             config = report_config(args.db, args.format)
     except ConfigError as exc:

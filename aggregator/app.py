@@ -38,7 +38,8 @@ def serve(config: ServeConfig) -> int:
         store = Store(config.db)
     except StoreError as exc:
         return _fail("serve", str(exc))
-    receiver = Receiver(config.listen, store)
+    receiver = Receiver(config.listen, store, curve=config.curve,
+                        allow=str(config.allow) if config.allow else None)
     try:
         receiver.bind()
     except zmq.ZMQError as exc:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from wire.curve import CurveKeyError, allow_list, load_secret
+
 FORMATS = ("table", "json")
 _TCP_RE = re.compile(r"^tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\*|[0-9]{1,5})$")
 _IPC_MAX_PATH = 107  # sun_path is 108 bytes with the NUL
@@ -26,6 +28,8 @@ class ServeConfig:
 
     listen: str
     db: Path
+    curve: tuple[bytes, bytes] | None = None  # the aggregator's (public, secret) key
+    allow: Path | None = None                 # folder of the accepted collectors' public keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +58,29 @@ def check_endpoint(endpoint: str) -> str:
                       " (expected tcp://HOST:PORT or ipc://PATH)")
 
 
-def serve_config(listen: str, db: str) -> ServeConfig:
-    """Check the options of `serve`: the endpoint's form and the database's directory."""
+def serve_config(listen: str, db: str, curve_secret: str | None = None,
+                 allow: str | None = None) -> ServeConfig:
+    """Check the options of `serve`: the endpoint's form, the database's directory, and
+    the CurveZMQ key and allow list (both or neither)."""
+    curve = None
+    if (curve_secret is None) != (allow is None):
+        raise ConfigError("--curve-secret and --allow go together (CurveZMQ needs the "
+                          "aggregator's secret key and the collectors' public keys)")
+    if curve_secret is not None:
+        try:
+            curve = load_secret(curve_secret)
+        except CurveKeyError as e:
+            raise ConfigError(f"--curve-secret: {e}") from None
+        try:
+            allow_list(allow)
+        except CurveKeyError as e:
+            raise ConfigError(f"--allow: {e}") from None
     path = Path(db)
     if path.is_dir():
         raise ConfigError(f"--db: {db!r} is a directory, expected a database file")
     if not path.parent.is_dir():
         raise ConfigError(f"--db: directory {str(path.parent)!r} of {db!r} does not exist")
-    return ServeConfig(check_endpoint(listen), path)
+    return ServeConfig(check_endpoint(listen), path, curve, Path(allow) if allow else None)
 
 
 def report_config(db: str, fmt: str) -> ReportConfig:

@@ -7,8 +7,12 @@ one is answered `rejected` with its reason and counted, never raised
 one transaction and only then answered `stored`; a batch whose key is
 already stored is answered `duplicate`. A store failure is not the
 collector's fault: the batch is not acknowledged, so the collector re-sends
-it later. CurveZMQ (encryption and the collector allow list) comes in a
-later issue.
+it later.
+
+With `curve` (the aggregator's key pair) and `allow` (a folder of collector
+public keys), the ROUTER is a CurveZMQ server: the link is encrypted and a ZAP
+handler (pyzmq's authenticator) admits only the listed keys; a refused
+collector is logged with its public key and counted (`refused`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 import duckdb
 import msgpack
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
 
 from aggregator.store import Store
 from wire.tally import MAX_BATCH_BYTES, REJECT_REASONS, decode_batch, encode_ack
@@ -43,13 +49,14 @@ class ReceiverStats:
     duplicate: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     store_errors: int = 0
+    refused: int = 0
 
     def summary(self) -> str:
         """key=value text for the stop log line, rejects listed by reason."""
         by_reason = ",".join(f"{r}:{n}" for r, n in sorted(self.rejected.items())) or "none"
         return (f"stored={self.stored} duplicate={self.duplicate}"
                 f" rejected={sum(self.rejected.values())} rejected_by_reason={by_reason}"
-                f" store_errors={self.store_errors}")
+                f" store_errors={self.store_errors} refused={self.refused}")
 
 
 def best_effort_key(payload: bytes) -> tuple[str, int, int]:
@@ -81,10 +88,13 @@ class Receiver:
     finished and acknowledged first.
     """
 
-    __slots__ = ("endpoint", "store", "stats", "_ctx", "_own_ctx", "_sock", "_fatal")
+    __slots__ = ("endpoint", "store", "stats", "_ctx", "_own_ctx", "_sock", "_fatal", "_curve",
+                 "_allow", "_gate")
 
-    def __init__(self, endpoint: str, store: Store, context: zmq.Context | None = None) -> None:
+    def __init__(self, endpoint: str, store: Store, context: zmq.Context | None = None,
+                 curve: tuple[bytes, bytes] | None = None, allow: str | None = None) -> None:
         self.endpoint = endpoint
+        self._curve, self._allow, self._gate = curve, allow, None
         self.store = store
         self.stats = ReceiverStats()
         self._own_ctx = context is None
@@ -99,6 +109,12 @@ class Receiver:
         # Oversized messages up to 4x the limit get a "too_large" reply;
         # beyond that libzmq drops the connection before buffering them.
         sock.setsockopt(zmq.MAXMSGSIZE, 4 * MAX_BATCH_BYTES)
+        if self._curve is not None:
+            self._gate = _Gate(self._ctx, self.stats)
+            self._gate.start()
+            self._gate.configure_curve(domain="*", location=self._allow)
+            sock.curve_publickey, sock.curve_secretkey = self._curve
+            sock.curve_server = True
         try:
             sock.bind(self.endpoint)
         except zmq.ZMQError:
@@ -163,5 +179,24 @@ class Receiver:
         if self._sock is not None:
             self._sock.close(_LINGER_MS)
             self._sock = None
+        if self._gate is not None:
+            self._gate.stop()
+            self._gate = None
         if self._own_ctx and not self._ctx.closed:
             self._ctx.term()
+
+
+class _Gate(ThreadAuthenticator):
+    """pyzmq's ZAP authenticator, logging each refused collector at WARNING."""
+
+    def __init__(self, context: zmq.Context, stats: ReceiverStats) -> None:
+        super().__init__(context, log=logging.getLogger("aggregator.auth"))
+        self._stats = stats
+
+    async def _authenticate_curve(self, domain: str, client_key: bytes) -> tuple[bool, bytes]:
+        allowed, reason = await super()._authenticate_curve(domain, client_key)
+        if not allowed:
+            self._stats.refused += 1
+            log.warning("collector refused reason=%s public_key=%s",
+                        reason.decode(errors="replace"), z85.encode(client_key).decode())
+        return allowed, reason

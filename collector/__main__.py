@@ -16,6 +16,8 @@ import time
 
 from collector.sources.live import LiveError
 from collector.sources.pcap import CaptureError, check_capture
+from collector.spool import SpoolError
+from wire.curve import CurveKeyError, make_keypair
 from wire.pseudonym import KeyFileError, Pseudonymizer, load_key, new_key, write_key
 
 log = logging.getLogger("collector")
@@ -34,6 +36,11 @@ def _pseudonymizer(key_file: str | None) -> Pseudonymizer:
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
+    if args.curve:
+        public, secret = make_keypair(args.out, args.name)
+        print(f"collector: wrote {public} (put it in the aggregator's --allow folder) and "
+              f"{secret} (mode 0600, --curve-secret)", file=sys.stderr)
+        return 0
     try:
         write_key(args.out)
     except FileExistsError:
@@ -92,8 +99,7 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
     cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60)
     sender = None
     if not args.dry_run:
-        from collector.sender import BatchSender
-        sender = BatchSender(args.aggregator, ack_timeout=args.ack_timeout)
+        sender = _sender(args)
     log.info("%s starting captures=%d collector=%s epoch=%d", args.cmd, len(sources),
              cfg.collector_id, cfg.epoch)
     try:
@@ -111,6 +117,25 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
     print_summary(summary, sources, sys.stdout, dry_run=args.dry_run,
                   interface=getattr(args, "interface", None))
     return 1 if summary.unacked else 0
+
+
+def _sender(args: argparse.Namespace):
+    """The BatchSender of `--aggregator`, with its spool and CurveZMQ keys if given."""
+    from collector.sender import BatchSender
+    from collector.spool import Spool
+    from wire.curve import load_public, load_secret
+
+    if (args.curve_secret is None) != (args.server_key is None):
+        raise UsageError("--curve-secret and --server-key go together (CurveZMQ needs this "
+                         "collector's secret key and the aggregator's public key)")
+    curve = None
+    if args.curve_secret is not None:
+        curve = (*load_secret(args.curve_secret), load_public(args.server_key))
+    spool = Spool(args.spool, args.spool_max_mb << 20) if args.spool else None
+    sender = BatchSender(args.aggregator, ack_timeout=args.ack_timeout, spool=spool, curve=curve)
+    if (n := sender.resend_spooled()):
+        log.info("re-sending batches left in the spool batches=%d spool=%s", n, args.spool)
+    return sender
 
 
 def _positive(text: str) -> int:
@@ -133,8 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="collector", description=__doc__.splitlines()[0])
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     sub = p.add_subparsers(dest="cmd", required=True)
-    k = sub.add_parser("keygen", help="write a new pseudonymisation key file (mode 0600)")
-    k.add_argument("--out", required=True, help="key file to create")
+    k = sub.add_parser("keygen", help="write a new pseudonymisation key file (mode 0600), "
+                       "or with --curve a CurveZMQ key pair")
+    k.add_argument("--out", required=True, help="key file to create (--curve: a folder)")
+    k.add_argument("--curve", action="store_true",
+                   help="write OUT/NAME.key and OUT/NAME.key_secret for the aggregator link")
+    k.add_argument("--name", default=_default_id(), help="--curve: file name stem (host name)")
     k.set_defaults(func=_cmd_keygen)
     i = sub.add_parser("inspect", help="print one JSON line per decoded signalling message")
     i.add_argument("captures", nargs="+", metavar="CAPTURE")
@@ -160,6 +189,14 @@ def _edge_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--workers", type=_positive, default=1, metavar="N",
                    help="decoding processes (frames split by address pair / flow; same counts)")
     r.add_argument("--bin-minutes", type=int, default=15, choices=[5, 10, 15, 20, 30, 60])
+    r.add_argument("--spool", metavar="DIR", help="keep unacknowledged batches here (on disk) "
+                   "and re-send them after an outage or a restart")
+    r.add_argument("--spool-max-mb", type=int, default=256, metavar="MB",
+                   help="spool size cap; beyond it the oldest batches are dropped and counted")
+    r.add_argument("--curve-secret", metavar="FILE",
+                   help="CurveZMQ: this collector's secret key file (collector keygen --curve)")
+    r.add_argument("--server-key", metavar="FILE",
+                   help="CurveZMQ: the aggregator's public key file")
     r.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a re-send")
     r.add_argument("--drain-timeout", type=float, default=30.0,
                    help="seconds to wait for the last acknowledgements")
@@ -172,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, KeyFileError, LiveError, UsageError) as e:
+    except (CaptureError, CurveKeyError, KeyFileError, LiveError, SpoolError, UsageError) as e:
         print(f"collector: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,11 +12,13 @@ more than about (retries + 1) * ack_timeout) and is counted as unacked.
 `drain(timeout)` waits for the pending batches and returns
 (acked, unacked).
 
-Not yet here (a later issue): the disk spool. Today a batch given up, or
-still pending at `close()`, is lost and only counted; the spool will take
-`unacked_payloads()` and re-send them after an outage or a restart
-(DESIGN.md, "Transport"). CurveZMQ will come with the aggregator's allow
-list. A BatchSender is used by one thread.
+With a `spool` (collector.spool), every batch is on disk before it is sent
+and leaves it when acknowledged: a batch given up, or pending at `close()`,
+stays there and the next sender with that spool sends it again first
+(`resend_spooled`). With `curve` (this collector's public and secret key and
+the aggregator's public key) the link is CurveZMQ; an aggregator that does
+not know the key never answers, and the batches stay in the spool.
+A BatchSender is used by one thread.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections import Counter
 
 import zmq
 
-from wire.tally import TallyBatch, decode_ack, encode_batch
+from wire.tally import TallyBatch, decode_ack, decode_batch, encode_batch
 
 log = logging.getLogger("collector.sender")
 
@@ -65,11 +67,12 @@ class BatchSender:
     """
 
     __slots__ = ("endpoint", "ack_timeout", "window", "retries", "statuses", "rejected", "resent",
-                 "stray_acks", "bad_acks", "_pending", "_failed", "_ctx", "_own_ctx",
-                 "_sock", "_poller")
+                 "stray_acks", "bad_acks", "spool", "restored", "_pending", "_failed", "_ctx",
+                 "_own_ctx", "_sock", "_poller")
 
     def __init__(self, endpoint: str, ack_timeout: float = 5.0, window: int = 64,
-                 retries: int = 3, context: zmq.Context | None = None) -> None:
+                 retries: int = 3, context: zmq.Context | None = None, spool=None,
+                 curve: tuple[bytes, bytes, bytes] | None = None) -> None:
         if not ack_timeout > 0:
             raise ValueError(f"ack_timeout: must be > 0 seconds, got {ack_timeout!r}")
         if window < 1:
@@ -80,13 +83,17 @@ class BatchSender:
             endpoint, ack_timeout, window, retries)
         self.statuses: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
-        self.resent = self.stray_acks = self.bad_acks = 0
+        self.resent = self.stray_acks = self.bad_acks = self.restored = 0
         self._pending: dict[tuple[str, int, int], _Pending] = {}
         self._failed: dict[tuple[str, int, int], bytes] = {}
         self._own_ctx = context is None
         self._ctx = zmq.Context() if context is None else context
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)  # close never waits for an absent aggregator
+        self.spool = spool
+        if curve is not None:
+            self._sock.curve_publickey, self._sock.curve_secretkey, self._sock.curve_serverkey = \
+                curve
         try:
             self._sock.connect(endpoint)
         except zmq.ZMQError as exc:
@@ -107,12 +114,32 @@ class BatchSender:
 
     def send(self, batch: TallyBatch) -> None:
         """Send `batch` and keep it pending until acked; waits first while the window is full."""
+        data = encode_batch(batch)
+        if self.spool is not None:
+            self.spool.put(batch.key, data)
+        self._send(batch.key, data)
+
+    def resend_spooled(self) -> int:
+        """Send again what the spool holds from earlier runs (oldest first); how many."""
+        if self.spool is None:
+            return 0
+        n = 0
+        for data in self.spool.load():
+            batch, _reason = decode_batch(data)
+            if batch is None:  # cannot happen for what we wrote; never block on it
+                continue
+            self._send(batch.key, data)
+            n += 1
+        self.restored += n
+        return n
+
+    def _send(self, key: tuple[str, int, int], data: bytes) -> None:
         self._read_acks()
-        while batch.key not in self._pending and len(self._pending) >= self.window:
+        while key not in self._pending and len(self._pending) >= self.window:
             self._step(math.inf)  # bounded: overdue batches are given up
-        entry = _Pending(encode_batch(batch))
-        self._failed.pop(batch.key, None)
-        self._pending[batch.key] = entry
+        entry = _Pending(data)
+        self._failed.pop(key, None)
+        self._pending[key] = entry
         self._transmit(entry, time.monotonic())
 
     def drain(self, timeout: float) -> tuple[int, int]:
@@ -198,6 +225,8 @@ class BatchSender:
             if self._pending.pop(key, None) is None and self._failed.pop(key, None) is None:
                 self.stray_acks += 1
                 continue
+            if self.spool is not None:
+                self.spool.remove(key)
             self.statuses[ack["status"]] += 1
             if ack["status"] == "rejected":
                 self.rejected[ack.get("reason") or "unknown"] += 1

@@ -137,7 +137,8 @@ def test_stats_summary_lists_reasons():
     stats = ReceiverStats(stored=3, duplicate=1)
     stats.rejected.update({"bad_row": 2, "not_msgpack": 1})
     assert stats.summary() == ("stored=3 duplicate=1 rejected=3"
-                               " rejected_by_reason=bad_row:2,not_msgpack:1 store_errors=0")
+                               " rejected_by_reason=bad_row:2,not_msgpack:1 store_errors=0"
+                               " refused=0")
 
 
 def test_too_large_rejected(tmp_path, dealer):
