@@ -54,18 +54,34 @@ class NGAPDecoder:
     def __call__(self, payload: bytes, assoc: Hashable, frame: int,
                  time: float) -> tuple[list[SignallingEvent], str | None]:
         """Decode one NGAP PDU of association `assoc` seen in `frame` at capture `time`."""
+        read = self.facts(payload)
+        if isinstance(read, str):
+            return [], read
+        return self.attribute(read, assoc, frame, time)
+
+    def facts(self, payload: bytes) -> tuple | str:
+        """Everything one PDU says before correlation, or a reason: `(name, NGAPFacts,
+        NAS5GSInfo | None, reason)`.  Pure (the bytes and the key only); the NAS-PDUs are
+        read and dropped here, so what is returned may cross process boundaries."""
         head = split_pdu(payload)
         if isinstance(head, str):
-            return [], head
+            return head
         proc = self._schema.procedure(head[0], head[1])
         if proc is None:
-            return [], "unsupported"
+            return "unsupported"
         name, ie_types = proc
         values = self._decode_ies(head[2], ie_types)
         if isinstance(values, str):
-            return [], values
+            return values
         facts = read_facts(values)
         nas, reason = self._decode_nas(facts.nas_pdus)
+        facts.nas_pdus = []
+        return name, facts, nas, reason
+
+    def attribute(self, read: tuple, assoc: Hashable, frame: int,
+                  time: float) -> tuple[list[SignallingEvent], str | None]:
+        """The event of what `facts` read, attributed through the correlation tables."""
+        name, facts, nas, reason = read
         sub = self._attribute(name, facts, nas, assoc, time)
         if nas is not None and nas.concealed and sub is None:
             reason = reason or "concealed"

@@ -73,9 +73,29 @@ class S1APDecoder:
         read = self.facts(payload)
         if isinstance(read, str):
             return [], read
-        name, facts = read
-        nas, reason = self._decode_nas(facts.nas_pdus, name in UPLINK_NAS)
-        sub = self._attribute(name, facts, nas, assoc, time)
+        return self.attribute(read, assoc, frame, time)
+
+    def facts(self, payload: bytes) -> tuple | str:
+        """Everything one PDU says before correlation, or a reason: `(name, S1APFacts,
+        NASInfo | None, paging subscriber, reason)`.  Pure (the bytes and the key only);
+        the NAS-PDUs and the paging IMSI are read and dropped here, so what is returned
+        holds pseudonyms only and may cross process boundaries."""
+        read = self.ies_facts(payload)
+        if isinstance(read, str):
+            return read
+        name, f = read
+        nas, reason = self._decode_nas(f.nas_pdus, name in UPLINK_NAS)
+        f.nas_pdus = []
+        paging = None
+        if f.paging_imsi is not None:
+            paging, f.paging_imsi = self._subscriber_of_tbcd(f.paging_imsi), b""
+        return name, f, nas, paging, reason
+
+    def attribute(self, read: tuple, assoc: Hashable, frame: int,
+                  time: float) -> tuple[list[SignallingEvent], str | None]:
+        """The event of what `facts` read, attributed through the correlation tables."""
+        name, facts, nas, paging, reason = read
+        sub = self._attribute(name, facts, nas, paging, assoc, time)
         named = facts.s_tmsi is not None or facts.paging_imsi is not None
         if nas is not None:
             named = named or nas.has_identity or nas.has_tai
@@ -89,8 +109,8 @@ class S1APDecoder:
             target=name in HANDOVER_TARGET)
         return [event], reason
 
-    def facts(self, payload: bytes) -> tuple[str, S1APFacts] | str:
-        """(message name, S1APFacts) of one S1AP PDU, or a reason."""
+    def ies_facts(self, payload: bytes) -> tuple[str, S1APFacts] | str:
+        """(message name, S1APFacts with the raw NAS-PDUs) of one S1AP PDU, or a reason."""
         head = split_pdu(payload)
         if isinstance(head, str):
             return head
@@ -163,13 +183,13 @@ class S1APDecoder:
                 main.has_tai = main.has_tai or other.has_tai
         return main, reason
 
-    def _attribute(self, name: str, f: S1APFacts, nas: NASInfo | None, assoc: Hashable,
-                   now: float) -> Subscriber | None:
+    def _attribute(self, name: str, f: S1APFacts, nas: NASInfo | None,
+                   paging: Subscriber | None, assoc: Hashable, now: float) -> Subscriber | None:
         """The subscriber of a message (carried, else correlated) and what it teaches."""
         corr = self._correlator
         sub = nas.subscriber if nas else None
-        if sub is None and f.paging_imsi is not None:
-            sub = self._subscriber_of_tbcd(f.paging_imsi)
+        if sub is None:
+            sub = paging
         if sub is None:  # the connection, unless its id was just allocated
             enb = None if name in NEW_ENB_ID else f.enb_id
             mme = f.source_mme_id if name == "PathSwitchRequest" else f.mme_id

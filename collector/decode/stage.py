@@ -48,8 +48,6 @@ class DecodeStage:
         if decoder is None:
             self._counters.drop("decode", "unsupported")
             return None
-        if not hasattr(decoder, "attribute"):  # TRANSITIONAL until every decoder is split
-            return _Whole(msg.payload)
         read = decoder.facts(msg.payload)
         if isinstance(read, str):
             self._counters.drop("decode", read)
@@ -60,9 +58,7 @@ class DecodeStage:
                   read) -> list[SignallingEvent]:
         """Events of a message's facts, attributed through the correlation tables."""
         decoder = self._decoders[proto]
-        if isinstance(read, _Whole):  # TRANSITIONAL
-            events, reason = decoder(read.payload, assoc, frame, time)
-        elif proto == "gtpv2":  # a TEID is the receiver's: key tunnels by destination
+        if proto == "gtpv2":  # a TEID is the receiver's: key tunnels by destination
             events, reason = decoder.attribute(read, assoc, frame, time, receiver=dst)
         else:
             events, reason = decoder.attribute(read, assoc, frame, time)
@@ -81,9 +77,3 @@ class DecodeStage:
                 out[proto] = (sum(decoded.values()), sum(fallback.values()))
         return out
 
-
-class _Whole:  # TRANSITIONAL: a decoder not yet split into facts/attribute
-    __slots__ = ("payload",)
-
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload

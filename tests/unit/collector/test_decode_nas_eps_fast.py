@@ -227,7 +227,7 @@ def nas_corpus() -> list[tuple[bytes, bool]]:
     decoder = S1APDecoder(PSEUDONYM, Correlator(), fast=False)
     for path in capture_paths():
         for _f, _t, msg in iter_messages(str(path), Counters()):
-            read = decoder.facts(bytes(msg.payload)) if msg.proto == "s1ap" else "-"
+            read = decoder.ies_facts(bytes(msg.payload)) if msg.proto == "s1ap" else "-"
             if not isinstance(read, str):
                 out.update((pdu, read[0] in UPLINK_NAS) for pdu in read[1].nas_pdus)
     out.update([(sim.attach_request(IMSI), True), (sim.tau_request(GUTI, 3, False, 2), True),

@@ -72,7 +72,7 @@ def compare_capture(path: Path) -> tuple[Counter, list[str], S1APDecoder]:
     stats, bad = Counter(), []
     for frame, t, payload, assoc in s1ap_messages(path):
         where = f"{path.name} frame {frame}"
-        got, want = fast.facts(payload), slow.facts(payload)
+        got, want = fast.ies_facts(payload), slow.ies_facts(payload)
         stats["messages"] += 1
         if isinstance(want, str) or isinstance(got, str):
             if got != want:
