@@ -4,7 +4,7 @@ One capture: frame order.  Several captures: merged by capture time, each captur
 time taken as the running maximum of its frames' timestamps (a capture whose clock
 steps back keeps its own frame order), ties to the capture named first, then frame
 order.  This is a total order that does not depend on which frames a process frames:
-a worker that frames only its shard (`shard_of`) still reads every frame's timestamp,
+a worker that frames only its shard (`bucket_of`) still reads every frame's timestamp,
 so the keys it gives its messages are the keys one process gives them.
 """
 
@@ -23,27 +23,42 @@ from collector.telemetry import Counters
 Keyed = tuple[object, float, int, TransportMessage]  # (order key, time, frame, message)
 
 
-def shard_of(linktype: int, frame: bytes, shards: int) -> int:
-    """The shard of a frame: a stable hash of its unordered (source, destination) IP
-    address pair, so both directions, every fragment and every segment of a stream fall
-    in one shard; a frame without an IP packet goes to shard 0 (framing counts it)."""
+BUCKETS = 1000
+Shard = tuple[int, int]  # frames whose bucket is in [first, stop)
+EVERYTHING: Shard = (0, BUCKETS)
+
+
+def bucket_of(linktype: int, frame: bytes) -> int:
+    """The bucket (0..999) of a frame: a stable hash of its unordered (source, destination)
+    IP address pair, so both directions, every fragment and every segment of a stream fall
+    in one bucket; a frame without an IP packet is in bucket 0 (framing counts it)."""
     where = ip_offset(linktype, frame)
     if isinstance(where, str):
         return 0
     off, version = where
     a, b = ((frame[off + 12:off + 16], frame[off + 16:off + 20]) if version == 4
             else (frame[off + 8:off + 24], frame[off + 24:off + 40]))
-    return zlib.crc32(a + b if a <= b else b + a) % shards
+    return zlib.crc32(a + b if a <= b else b + a) % BUCKETS
 
 
-def _capture(path: str, cap: int | None, counters: Counters,
-             shard: tuple[int, int]) -> Iterator[Keyed]:
-    index, shards = shard
+def shards(shares: list[float]) -> list[Shard]:
+    """Bucket ranges in proportion to `shares` (one per process), covering every bucket."""
+    total, edges, acc = sum(shares), [0], 0.0
+    for share in shares[:-1]:
+        acc += share
+        edges.append(round(BUCKETS * acc / total))
+    edges.append(BUCKETS)
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _capture(path: str, cap: int | None, counters: Counters, shard: Shard) -> Iterator[Keyed]:
+    first, stop = shard
+    whole = shard == EVERYTHING
     framer = Framer(counters)
     clock = float("-inf")
     for frame_no, ts, linktype, frame in read_capture(path, counters):
         clock = ts if ts > clock else clock
-        if shards > 1 and shard_of(linktype, frame, shards) != index:
+        if not whole and not first <= bucket_of(linktype, frame) < stop:
             continue
         counters.frames += 1
         key = frame_no if cap is None else (clock, cap, frame_no)
@@ -53,7 +68,7 @@ def _capture(path: str, cap: int | None, counters: Counters,
 
 
 def keyed_messages(paths: list[str], counters: Counters,
-                   shard: tuple[int, int] = (0, 1)) -> Iterator[Keyed]:
+                   shard: Shard = EVERYTHING) -> Iterator[Keyed]:
     """The messages of the captures (of one shard of their frames), in replay order."""
     if len(paths) == 1:
         return _capture(paths[0], None, counters, shard)

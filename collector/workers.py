@@ -1,7 +1,7 @@
 """Decoding spread over processes: `collector replay --workers N`.
 
-Each worker process reads every capture but frames and decodes only the frames of
-its shard — the frames whose unordered (source, destination) IP address pair hashes
+Each process (the parent and N-1 children) reads every capture but frames and
+decodes only the frames of its shard — the frames whose unordered (source, destination) IP address pair hashes
 to it (`collector.order.shard_of`), so an SCTP association, a TCP stream and
 the fragments of a datagram stay in one worker.  A worker runs the expensive, pure
 half of decoding (`DecodeStage.facts`: framing, APER/TLV walk, NAS, pseudonymisation)
@@ -17,19 +17,23 @@ what crosses the process boundary is what the parent may hold.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import multiprocessing
+import pickle
 from collections.abc import Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
 from collector.decode.stage import DecodeStage
-from collector.order import keyed_messages
+from collector.order import Shard, keyed_messages, shards
 from collector.telemetry import Counters
 from wire.pseudonym import Pseudonymizer
 
 BATCH = 2048       # messages per inter-process batch
-QUEUE_DEPTH = 16   # batches a worker may run ahead of the parent
+QUEUE_DEPTH = 64   # batches a worker may run ahead of the parent
+PARENT_SHARE = 0.4  # of an even share: the parent also runs the ordered half (measured)
 
 
 class WorkerEnd:
@@ -46,27 +50,39 @@ class WorkerFailed(RuntimeError):
     """A worker process stopped with an error (the replay cannot be complete)."""
 
 
-def _work(paths: list[str], shard: tuple[int, int], pseudonymizer: Pseudonymizer,
+def _records(stage: DecodeStage, messages: Iterator[tuple]) -> Iterator[tuple]:
+    """`(key, time, frame, proto, assoc, receiver, facts)` of keyed messages (proto None:
+    dropped by `facts`, its reason counted; the ordered half still sees its time)."""
+    for key, ts, frame, msg in messages:
+        read = stage.facts(msg)
+        if read is None:
+            yield key, ts, frame, None, None, None, None
+        else:
+            yield key, ts, frame, msg.proto, msg.assoc, msg.dst, read
+
+
+def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
           out: multiprocessing.Queue) -> None:
     """A worker's life: facts of the shard's messages, in batches, then its counters."""
     counters = Counters()
     try:
         stage = DecodeStage(pseudonymizer, counters)
         batch: list[tuple] = []
-        for key, ts, frame, msg in keyed_messages(paths, counters, shard):
-            read = stage.facts(msg)
-            if read is None:  # dropped here, reason counted; the parent still sees the time
-                batch.append((key, ts, frame, None, None, None, None))
-            else:
-                batch.append((key, ts, frame, msg.proto, msg.assoc, msg.dst, read))
+        for rec in _records(stage, keyed_messages(paths, counters, shard)):
+            batch.append(rec)
             if len(batch) >= BATCH:
-                out.put(batch)
+                out.put(_pack(batch))
                 batch = []
         if batch:
-            out.put(batch)
+            out.put(_pack(batch))
         out.put(WorkerEnd(counters, stage.fallbacks()))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
         out.put(WorkerEnd(None, error=type(exc).__name__))  # the type only: never a value
+
+
+def _pack(batch: list[tuple]) -> bytes:
+    with _no_gc():
+        return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _drain(queue: multiprocessing.Queue, ends: list[WorkerEnd]) -> Iterator[tuple]:
@@ -75,16 +91,41 @@ def _drain(queue: multiprocessing.Queue, ends: list[WorkerEnd]) -> Iterator[tupl
         if isinstance(item, WorkerEnd):
             ends.append(item)
             return
-        yield from item
+        with _no_gc():
+            batch = pickle.loads(item)
+        yield from batch
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Without the cyclic GC: a batch is thousands of small tuples at once, and the
+    collections they would trigger cost more than the (un)pickling itself (measured: 3×)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def plan(workers: int) -> list[Shard]:
+    """Bucket ranges: the parent's first (it also runs the ordered half, so it decodes a
+    smaller share, PARENT_SHARE of an even one), then each child's."""
+    even = 1.0 / workers
+    return shards([even * PARENT_SHARE] + [even] * (workers - 1))
 
 
 def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
                     workers: int, sender=None) -> ReplaySummary:
-    """`replay` with decoding spread over `workers` processes; same summary and tallies."""
+    """`replay` with decoding spread over `workers` processes (this one included); same
+    summary and tallies as one process."""
+    mine, *theirs = plan(workers)
     ctx = multiprocessing.get_context("fork")  # the children inherit the loaded decoders
-    queues = [ctx.Queue(maxsize=QUEUE_DEPTH) for _ in range(workers)]
-    procs = [ctx.Process(target=_work, args=(paths, (i, workers), pseudonymizer, queues[i]),
-                         name=f"collector-worker-{i}", daemon=True) for i in range(workers)]
+    queues = [ctx.Queue(maxsize=QUEUE_DEPTH) for _ in theirs]
+    procs = [ctx.Process(target=_work, args=(paths, shard, pseudonymizer, q),
+                         name=f"collector-worker-{i + 1}", daemon=True)
+             for i, (shard, q) in enumerate(zip(theirs, queues, strict=True))]
     for p in procs:
         p.start()
     counters = Counters()
@@ -93,18 +134,19 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
     ship = ship_into(summary, sender)
     ends: list[WorkerEnd] = []
     try:
-        merged = heapq.merge(*(_drain(q, ends) for q in queues), key=itemgetter(0))
+        local = _records(pipe.decode, keyed_messages(paths, counters, mine))
+        merged = heapq.merge(local, *(_drain(q, ends) for q in queues), key=itemgetter(0))
         feed = pipe.feed_facts
         for _key, ts, frame, proto, assoc, dst, read in merged:
             ship(feed(frame, ts, proto, assoc, dst, read))
     finally:
         for p in procs:
-            if p.is_alive() and len(ends) < workers:
+            if p.is_alive() and len(ends) < len(procs):
                 p.terminate()
             p.join()
     failed = [e.error for e in ends if e.error is not None]
-    if failed or len(ends) < workers:
-        raise WorkerFailed(f"{len(failed) or workers - len(ends)} worker(s) failed: "
+    if failed or len(ends) < len(procs):
+        raise WorkerFailed(f"{len(failed) or len(procs) - len(ends)} worker(s) failed: "
                            f"{', '.join(failed) or 'exited without a result'}")
     ship(pipe.finish())
     for end in ends:

@@ -11,6 +11,7 @@ import queue
 import pytest
 
 from collector.app import EdgeConfig, replay
+from collector.order import shards
 from collector.workers import WorkerEnd, WorkerFailed, _work, replay_parallel
 from tests.helpers import capture_paths, needles, run, scan, tsv_equipment, tsv_identities
 from wire.pseudonym import Pseudonymizer
@@ -80,8 +81,8 @@ def test_nothing_crossing_processes_holds_an_identity() -> None:
     imsis, msisdns = tsv_identities()
     sent = queue.Queue()
     paths = [str(p) for p in capture_paths()]
-    for i in range(2):
-        _work(paths, (i, 2), Pseudonymizer(KEY), sent)
+    for shard in shards([1, 1]):
+        _work(paths, shard, Pseudonymizer(KEY), sent)
     blobs, ends = {}, 0
     while not sent.empty():
         item = sent.get()
