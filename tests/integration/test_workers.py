@@ -5,6 +5,7 @@ identity; a failing worker fails the run."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import queue
 
@@ -97,8 +98,12 @@ def test_nothing_crossing_processes_holds_an_identity() -> None:
 
 
 def test_a_failing_worker_fails_the_run() -> None:
-    def broken(_digits: str) -> int:
-        raise ValueError("secret 001010123456789")
+    parent = os.getpid()
+
+    def broken(digits: str) -> int:  # fails in the child processes only
+        if os.getpid() != parent:
+            raise ValueError("secret 001010123456789")
+        return Pseudonymizer(KEY)(digits)
 
     paths = [str(p) for p in capture_paths()]
     with pytest.raises(WorkerFailed) as info:
