@@ -3,9 +3,10 @@
     .venv/bin/python bench/throughput.py [--capture FILE] [--runs 5]
 
 Without --capture it generates (once, cached in out/bench/) the `bench` scenario:
-the tiny city with 1,000 phones over six hours, about 150,000 S1AP messages.
-Then, alternately, `collector replay --dry-run` (decode + pseudonymise + state +
-tallies) and `tshark -T fields` extracting the same fields (message, IMSI, cell,
+60 eNBs (60 SCTP associations), 1,400 phones over six hours, about 250,000 S1AP
+messages.  Then, alternately, `collector replay --dry-run` (decode + pseudonymise +
+state + tallies), the same with `--workers N` (summaries must be identical) and
+`tshark -T fields` extracting the same fields (message, IMSI, cell,
 TAC, M-TMSI) run `--runs` times each; the medians and their ratio are printed.
 The machine is shared and noisy: quote medians, never a single run.
 """
@@ -51,6 +52,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--capture", type=Path)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2, help="also time --workers N (1: not)")
     args = ap.parse_args()
     cap = args.capture or bench_capture()
     collector = [sys.executable, "-m", "collector", "replay", str(cap), "--dry-run"]
@@ -59,27 +61,41 @@ def main() -> int:
                   "-o", "nas-5gs.null_decipher:TRUE", "-T", "fields"]
     for f in TSHARK_FIELDS:
         tshark_cmd += ["-e", f]
-    ours, theirs, messages = [], [], 0
-    for i in range(args.runs):
-        secs, out = timed(collector)
-        ours.append(secs)
-        messages = sum(int(n) for n in re.findall(r"\w+ (\d+)", out.split("\n")[1]))
-        if tshark:
-            theirs.append(timed(tshark_cmd)[0])
-        print(f"run {i + 1}: collector {secs:.2f} s"
-              + (f", tshark {theirs[-1]:.2f} s" if tshark else ""), file=sys.stderr)
-    med = statistics.median(ours)
-    print(f"capture            {cap} ({messages} signalling messages)")
-    print(f"collector replay   median {med:.2f} s = {messages / med:,.0f} messages/s "
-          f"(runs: {', '.join(f'{s:.2f}' for s in ours)})")
+    tools = {"collector replay": collector}
+    if args.workers > 1:
+        tools[f"collector --workers {args.workers}"] = collector + ["--workers", str(args.workers)]
     if tshark:
-        tmed = statistics.median(theirs)
-        print(f"tshark -T fields   median {tmed:.2f} s = {messages / tmed:,.0f} messages/s "
-              f"(runs: {', '.join(f'{s:.2f}' for s in theirs)})")
-        print(f"ratio              collector / tshark = {tmed / med:.2f}x (higher is faster)")
+        tools["tshark -T fields"] = tshark_cmd
+    times: dict[str, list[float]] = {name: [] for name in tools}
+    summaries: dict[str, str] = {}
+    for i in range(args.runs):
+        for name, cmd in tools.items():  # alternately, so noise hits every tool alike
+            secs, out = timed(cmd)
+            times[name].append(secs)
+            if name.startswith("collector"):
+                summaries[name] = out
+        print(f"run {i + 1}: " + ", ".join(f"{n} {t[-1]:.2f} s" for n, t in times.items()),
+              file=sys.stderr)
+    first = summaries["collector replay"]
+    messages = sum(int(n) for n in re.findall(r"\w+ (\d+)", first.split("\n")[1]))
+    same = all(v == first for v in summaries.values())
+    print(f"capture            {cap} ({messages} signalling messages: {first.splitlines()[1][14:]})")
+    medians = {}
+    for name, runs in times.items():
+        medians[name] = med = statistics.median(runs)
+        print(f"{name:<26} median {med:6.2f} s = {messages / med:9,.0f} messages/s "
+              f"(runs: {', '.join(f'{s:.2f}' for s in runs)})")
+    base = medians["collector replay"]
+    if tshark:
+        print(f"ratio  collector / tshark = {medians['tshark -T fields'] / base:.2f}x "
+              "(higher is faster)")
     else:
-        print("tshark             not installed (apt-get install tshark): no ratio")
-    return 0
+        print("tshark not installed (apt-get install tshark): no ratio")
+    if args.workers > 1:
+        name = f"collector --workers {args.workers}"
+        print(f"ratio  {name} / one process = {base / medians[name]:.2f}x; summaries "
+              f"{'identical' if same else 'DIFFER'}")
+    return 0 if same else 1
 
 
 if __name__ == "__main__":
