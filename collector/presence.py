@@ -7,79 +7,133 @@ last event.  Ties go to the cell entered first in the bin.  Bins close when
 capture time passes their end plus `lateness`; an event older than what a
 device has already accounted is counted `late` and ignored.
 
-This is the spine's version (one small object per device); compact arrays
-come with the speed issue.
+State is compact: one dict maps a pseudonym to a slot, and each slot is a row of
+typed arrays (`array.array`, viewed by numpy when a bin closes): its cell (an
+index into the interned cells), the time accounted up to, the time of its last
+location, and the on-time of the one (bin, cell) a device usually holds.  A
+device that holds more — it moved within an open bin, or spans two open bins —
+keeps its full {bin: {cell: seconds}} in a small overflow dict until those bins
+close.  Closing a bin is vectorised over all slots; freed slots are reused.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Hashable
 
+import numpy as np
+
 CellKey = Hashable  # (plmn, tac, cell) in the collector
-
-
-class _Device:
-    __slots__ = ("cell", "since", "last", "acc")
-
-    def __init__(self, t: float) -> None:
-        self.cell: CellKey | None = None
-        self.since = t          # time up to which on-time has been accounted
-        self.last = t           # time of the last location-bearing event
-        self.acc: dict[int, dict[CellKey, float]] = {}  # bin start -> cell -> seconds
+NONE = -1           # no cell (off the network) / no bin held
 
 
 class PresenceState:
     """Per-device position and on-time; closes bins into {cell: devices}."""
 
-    __slots__ = ("bin", "timeout", "lateness", "_devices", "_open_from", "_watermark", "late")
+    __slots__ = ("bin", "timeout", "lateness", "late", "_slot", "_free", "_cells", "_cell_ids",
+                 "_key", "_used", "_cell", "_since", "_last", "_acc_bin", "_acc_cell",
+                 "_acc_secs", "_overflow", "_open_from", "_watermark")
 
     def __init__(self, bin_seconds: int = 900, timeout: float = 7200.0,
                  lateness: float = 60.0) -> None:
         self.bin, self.timeout, self.lateness = bin_seconds, timeout, lateness
-        self._devices: dict[int, _Device] = {}
-        self._open_from: int | None = None  # start of the oldest bin not yet closed
-        self._watermark = float("-inf")
         self.late = 0
+        self._slot: dict[int, int] = {}         # pseudonym -> slot
+        self._free: list[int] = []              # slots of devices gone, to reuse
+        self._cells: list[CellKey] = []         # cell index -> cell key
+        self._cell_ids: dict[CellKey, int] = {}
+        self._key = array("Q")                  # slot -> pseudonym
+        self._used = array("b")                 # slot holds a device
+        self._cell = array("i")                 # current cell index, NONE when off
+        self._since = array("d")                # on-time accounted up to this time
+        self._last = array("d")                 # time of the last location-bearing event
+        self._acc_bin = array("q")              # the bin of the one (bin, cell) held, or NONE
+        self._acc_cell = array("i")
+        self._acc_secs = array("d")
+        self._overflow: dict[int, dict[int, dict[int, float]]] = {}  # slot -> bin -> cell -> s
+        self._open_from: int | None = None      # start of the oldest bin not yet closed
+        self._watermark = float("-inf")
 
     def __len__(self) -> int:
-        return len(self._devices)
+        return len(self._slot)
 
     def observe(self, device: int, t: float, cell: CellKey | None) -> bool:
         """Record that `device` is in `cell` at time `t` (cell None: it left the network).
 
         Returns False (and counts `late`) when the event is older than what is accounted.
         """
-        if self._open_from is None or (not self._devices and t >= self._open_from + self.bin):
+        if self._open_from is None or (not self._slot and t >= self._open_from + self.bin):
             # nothing is pending: skip the empty bins of a gap in the input at once
             self._open_from = max(self._open_from or 0, int(t // self.bin) * self.bin)
-        dev = self._devices.get(device)
-        if dev is None:
+        slot = self._slot.get(device)
+        if slot is None:
             if t < self._open_from:
                 self.late += 1
                 return False
-            dev = self._devices[device] = _Device(t)
-        elif t < dev.since:
+            slot = self._new(device, t)
+        elif t < self._since[slot]:
             self.late += 1
             return False
-        self._account(dev, t)
-        dev.cell, dev.since = cell, t
-        if cell is not None:
-            dev.last = t
-        self._watermark = max(self._watermark, t)
+        else:
+            self._account(slot, t)
+        if cell is None:
+            self._cell[slot] = NONE
+        else:
+            cid = self._cell_ids.get(cell)
+            if cid is None:
+                cid = self._cell_ids[cell] = len(self._cells)
+                self._cells.append(cell)
+            self._cell[slot] = cid
+            self._last[slot] = t
+        self._since[slot] = t
+        if t > self._watermark:
+            self._watermark = t
         return True
 
-    def _account(self, dev: _Device, until: float) -> None:
-        """Add the on-time [dev.since, until) in dev.cell to its per-bin accumulators."""
-        end = min(until, dev.last + self.timeout)
-        t = dev.since
-        if dev.cell is None or end <= t:
+    def _new(self, device: int, t: float) -> int:
+        if self._free:
+            slot = self._free.pop()
+            self._key[slot], self._used[slot] = device, 1
+            self._cell[slot], self._since[slot], self._last[slot] = NONE, t, t
+            self._acc_bin[slot], self._acc_cell[slot], self._acc_secs[slot] = NONE, NONE, 0.0
+        else:
+            slot = len(self._key)
+            for arr, value in ((self._key, device), (self._used, 1), (self._cell, NONE),
+                               (self._since, t), (self._last, t), (self._acc_bin, NONE),
+                               (self._acc_cell, NONE), (self._acc_secs, 0.0)):
+                arr.append(value)
+        self._slot[device] = slot
+        return slot
+
+    def _account(self, slot: int, until: float) -> None:
+        """Add the on-time [since, until) in the slot's cell to its per-bin on-time."""
+        cid = self._cell[slot]
+        t = self._since[slot]
+        end = min(until, self._last[slot] + self.timeout)
+        if cid == NONE or end <= t:
             return
+        size = self.bin
         while t < end:
-            start = int(t // self.bin) * self.bin
-            stop = min(end, start + self.bin)
-            cells = dev.acc.setdefault(start, {})
-            cells[dev.cell] = cells.get(dev.cell, 0.0) + (stop - t)
+            start = int(t // size) * size
+            stop = min(end, start + size)
+            self._add(slot, start, cid, stop - t)
             t = stop
+
+    def _add(self, slot: int, start: int, cid: int, seconds: float) -> None:
+        held = self._overflow.get(slot)
+        if held is None:
+            acc_bin = self._acc_bin[slot]
+            if acc_bin == NONE:
+                self._acc_bin[slot], self._acc_cell[slot], self._acc_secs[slot] = \
+                    start, cid, seconds
+                return
+            if acc_bin == start and self._acc_cell[slot] == cid:
+                self._acc_secs[slot] += seconds
+                return
+            held = self._overflow[slot] = {acc_bin: {self._acc_cell[slot]: self._acc_secs[slot]}}
+            self._acc_bin[slot] = NONE
+        cells = held.setdefault(start, {})
+        cells[cid] = cells.get(cid, 0.0) + seconds
 
     def advance(self, now: float) -> list[tuple[int, dict[CellKey, int]]]:
         """Close every bin whose end + lateness is at or before `now`."""
@@ -98,19 +152,69 @@ class PresenceState:
 
     def _close(self, start: int) -> dict[CellKey, int]:
         end = start + self.bin
-        counts: dict[CellKey, int] = {}
-        gone = []
-        for key, dev in self._devices.items():
-            if dev.since < end:
-                self._account(dev, end)
-                dev.since = max(dev.since, end)
-            cells = dev.acc.pop(start, None)
-            if cells:
-                best = max(cells, key=cells.__getitem__)  # first entered wins a tie
-                counts[best] = counts.get(best, 0) + 1
-            if not dev.acc and (dev.cell is None or dev.last + self.timeout <= end):
-                gone.append(key)
-        for key in gone:
-            del self._devices[key]
         self._open_from = end
-        return counts
+        n = len(self._key)
+        if not self._slot:
+            return {}
+        winners = np.full(n, NONE, dtype=np.int64)
+        odd = np.zeros(n, dtype=bool)
+        for slot in self._overflow:
+            odd[slot] = True
+        with _views(self) as v:  # the slots holding at most one (bin, cell): vectorised
+            used = (v.used == 1) & ~odd
+            tail_end = np.minimum(end, v.last + self.timeout)
+            tail = np.where(used & (v.since < end) & (v.cell != NONE), tail_end - v.since, 0.0)
+            has_tail = tail > 0
+            held = used & (v.acc_bin == start)
+            other = held & has_tail & (v.acc_cell != v.cell)
+            winners[has_tail] = v.cell[has_tail]
+            winners[held] = v.acc_cell[held]
+            wins_tail = other & (tail > v.acc_secs)  # a tie goes to the cell entered first
+            winners[wins_tail] = v.cell[wins_tail]
+            v.acc_bin[held] = NONE
+            v.since[used & (v.since < end)] = end
+            gone = used & (v.acc_bin == NONE) & (
+                (v.cell == NONE) | (v.last + self.timeout <= end))
+            gone_slots = np.flatnonzero(gone).tolist()
+        for slot in list(self._overflow):  # the others, one by one
+            if self._since[slot] < end:
+                self._account(slot, end)
+                self._since[slot] = end
+            cells = self._overflow[slot].pop(start, None)
+            if cells:
+                winners[slot] = max(cells, key=cells.__getitem__)  # first entered wins a tie
+            if not self._overflow[slot]:
+                del self._overflow[slot]
+                if self._cell[slot] == NONE or self._last[slot] + self.timeout <= end:
+                    gone_slots.append(slot)
+        for slot in gone_slots:
+            del self._slot[self._key[slot]]
+            self._used[slot] = 0
+            self._since[slot] = float("inf")
+            self._free.append(slot)
+        present = winners[winners != NONE]
+        counts = np.bincount(present, minlength=0) if present.size else np.zeros(0, np.int64)
+        return {self._cells[c]: int(k) for c, k in enumerate(counts.tolist()) if k}
+
+
+class _views:
+    """numpy views of a state's arrays for one vectorised step (no copy; released after,
+    so the arrays may grow again)."""
+
+    def __init__(self, state: PresenceState) -> None:
+        self._state = state
+
+    def __enter__(self) -> _views:
+        s = self._state
+        self.used = np.frombuffer(s._used, dtype=np.int8)
+        self.cell = np.frombuffer(s._cell, dtype=np.int32)
+        self.since = np.frombuffer(s._since, dtype=np.float64)
+        self.last = np.frombuffer(s._last, dtype=np.float64)
+        self.acc_bin = np.frombuffer(s._acc_bin, dtype=np.int64)
+        self.acc_cell = np.frombuffer(s._acc_cell, dtype=np.int32)
+        self.acc_secs = np.frombuffer(s._acc_secs, dtype=np.float64)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for name in ("used", "cell", "since", "last", "acc_bin", "acc_cell", "acc_secs"):
+            setattr(self, name, None)
