@@ -10,9 +10,12 @@ in S1AP, NAS and GTPv2, so one reading everywhere gives a network one PLMN.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 _FILLER = 0xF
 
 
+@lru_cache(maxsize=4096)  # a network has few PLMNs; they come in every message
 def decode_plmn(octets: bytes) -> str | None:
     """MCCMNC digits of a 3-octet PLMN identity, or None when it is not one."""
     if len(octets) != 3:

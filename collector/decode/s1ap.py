@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable
 
-from collector.decode.aper import split_ies, split_pdu
+from collector.decode.aper import read_open, split_pdu
 from collector.decode.aper_bits import Doubt
 from collector.decode.nas_eps import NASEPSDecoder, NASInfo
 from collector.decode.nas_eps_fast import EPSNASReader
@@ -125,15 +125,35 @@ class S1APDecoder:
         return values if isinstance(values, str) else (name, read_facts(values))
 
     def _decode_ies(self, body: bytes, ie_types: dict, readers: dict) -> dict | str:
-        """{IE id: value} of the WANTED IEs of a message, or a reason."""
-        ies = split_ies(body)
-        if isinstance(ies, str):
-            return ies
-        values = {}
-        for ie_id, raw in ies:
-            entry = readers.get(ie_id)
-            if entry is None or ie_id in values:
-                continue
+        """{IE id: value} of the WANTED IEs of a message, or a reason.
+
+        The container walk of `aper.split_ies`, inlined for the short-form lengths
+        nearly every IE has (the general `read_open` for the others)."""
+        size = len(body)
+        if size < 3:
+            return "bad_asn1"
+        count, off, values = (body[1] << 8) | body[2], 3, {}
+        for _ in range(count):
+            if off + 4 > size:
+                return "bad_asn1"
+            ie_id = (body[off] << 8) | body[off + 1]
+            first = body[off + 3]
+            if first < 0x80:
+                start, off = off + 4, off + 4 + first
+                if off > size:
+                    return "bad_asn1"
+                entry = readers.get(ie_id)
+                if entry is None or ie_id in values:
+                    continue
+                raw = body[start:off]
+            else:
+                opened = read_open(body, off + 3)
+                if opened is None:
+                    return "bad_asn1"
+                raw, off = opened
+                entry = readers.get(ie_id)
+                if entry is None or ie_id in values:
+                    continue
             if self._fast:
                 kind, read = entry
                 self.decoded[kind] += 1

@@ -284,6 +284,27 @@ READERS: dict[str, Callable[[bytes], object]] = {
 }
 
 
+def _remembered(read: Callable[[bytes], object], size: int = 1 << 16
+                ) -> Callable[[bytes], object]:
+    """`read` with its results kept by value bytes: the locations of a network (TAI,
+    ECGI, ULI, target, paged TAs) are few and repeat in every message.  The results
+    are shared: readers of facts never modify them.  A Doubt is not kept."""
+    memo: dict[bytes, object] = {}
+
+    def cached(buf: bytes) -> object:
+        value = memo.get(buf)
+        if value is None:
+            if len(memo) >= size:
+                memo.clear()
+            value = memo[buf] = read(buf)
+        return value
+    return cached
+
+
+for _name in ("TAI", "EUTRAN-CGI", "UserLocationInformation", "TargetID", "TAIList"):
+    READERS[_name] = _remembered(READERS[_name])
+
+
 def type_name(ie_type) -> str:
     """ASN.1 type name of a pycrate IE value object, e.g. 'TAI'."""
     ref = ie_type._typeref

@@ -42,6 +42,9 @@ WANTED = frozenset({
 _ERAB_LISTS = ((ID_ERAB_CTXT, "E-RABToBeSetupItemCtxtSUReq"),
                (ID_ERAB_BEARER, "E-RABToBeSetupItemBearerSUReq"),
                (ID_ERAB_HO, "E-RABToBeSetupItemHOReq"))
+# the IEs _read_location reads
+_LOCATION_IDS = frozenset({ID_TAI, ID_ECGI, ID_ULI, ID_TARGET, ID_SRC_TO_TGT, ID_SON_ECT,
+                           ID_SON_MCT, ID_TAI_LIST})
 # handovers whose Source to Target Transparent Container is the E-UTRAN one (§9.2.1.56)
 _TO_EUTRAN = frozenset({"intralte", "utrantolte", "gerantolte", "fivegs-to-eps"})
 _SOURCE_TO_TARGET_ENB = S1AP.S1AP_IEs.SourceeNB_ToTargeteNB_TransparentContainer
@@ -74,24 +77,34 @@ class S1APFacts:
 def read_facts(values: dict) -> S1APFacts:
     """S1APFacts of one message from {IE id: pycrate value} (only WANTED ids matter)."""
     f = S1APFacts()
-    f.enb_id, f.mme_id = values.get(ID_ENB_UE), values.get(ID_MME_UE)
-    f.source_mme_id = values.get(ID_SOURCE_MME_UE)
-    _read_ue_ids(f, values.get(ID_UE_IDS))
-    if ID_NAS_PDU in values:
-        f.nas_pdus.append(values[ID_NAS_PDU])
+    get = values.get
+    f.enb_id, f.mme_id, f.source_mme_id = get(ID_ENB_UE), get(ID_MME_UE), get(ID_SOURCE_MME_UE)
+    ue_ids = get(ID_UE_IDS)
+    if ue_ids is not None:
+        _read_ue_ids(f, ue_ids)
+    nas = get(ID_NAS_PDU)
+    if nas is not None:
+        f.nas_pdus.append(nas)
     for list_id, item_type in _ERAB_LISTS:
-        for erab in _items(values.get(list_id), item_type):
+        erabs = get(list_id)
+        if erabs is None:
+            continue
+        for erab in _items(erabs, item_type):
             if erab.get("nAS-PDU"):
                 f.nas_pdus.append(erab["nAS-PDU"])
             f.bearers.append((erab["transportLayerAddress"], erab["gTP-TEID"]))
-    _read_location(f, values)
-    if ID_S_TMSI in values:
-        f.s_tmsi = _s_tmsi(values[ID_S_TMSI])
-    kind, paging_id = values.get(ID_PAGING_ID, (None, None))
-    if kind == "s-TMSI":
-        f.s_tmsi = _s_tmsi(paging_id)
-    elif kind == "iMSI":
-        f.paging_imsi = paging_id
+    if not values.keys().isdisjoint(_LOCATION_IDS):
+        _read_location(f, values)
+    s_tmsi = get(ID_S_TMSI)
+    if s_tmsi is not None:
+        f.s_tmsi = _s_tmsi(s_tmsi)
+    paging = get(ID_PAGING_ID)
+    if paging is not None:
+        kind, paging_id = paging
+        if kind == "s-TMSI":
+            f.s_tmsi = _s_tmsi(paging_id)
+        elif kind == "iMSI":
+            f.paging_imsi = paging_id
     return f
 
 
