@@ -33,7 +33,7 @@ from wire.pseudonym import Pseudonymizer
 
 BATCH = 2048       # messages per inter-process batch
 QUEUE_DEPTH = 64   # batches a worker may run ahead of the parent
-PARENT_SHARE = 0.4  # of an even share: the parent also runs the ordered half (measured)
+PARENT_SHARE = 0.15  # of an even share: the parent also runs the ordered half (CPU balanced)
 
 
 class WorkerEnd:
