@@ -1,23 +1,33 @@
 """NGAP (TS 38.413) decoder: one NGAP PDU in, SignallingEvents out.
 
-Layout: `aper` splits the PDU and its IEs (NGAP shares the S1AP layout, §9.4),
-pycrate decodes the IE values we read (`ngap_schema`, `ngap_ies`) and the 5GS NAS
-inside (`nas_5gs`).  Meaning: who (a pseudonym, carried or correlated) and where
-(NR CGI or E-UTRA CGI, TAI) for every message that carries an identity or a
-location, the set of rows tshark reports (tests/golden/captures/README.md).
-Node-level procedures (NG SETUP, RAN/AMF CONFIGURATION UPDATE) name no UE location
-and give no event.  The TAI lists inside 5GS NAS (Registration accept) say where a
-UE may go without registering, not where it is: they make no event on their own.
+Layout: the PDU and its IE container are walked by hand (`aper`, NGAP shares the
+S1AP layout, §9.4); the IE values we read and the 5GS NAS inside are read by hand
+(`ngap_fast`, `nas_5gs_fast`), and by pycrate (`ngap_schema`, `nas_5gs`) where the
+hand-written readers are in doubt, or everywhere with `fast=False`.  Meaning
+(`ngap_ies`, `nas_5gs`): who (a pseudonym, carried or correlated) and where (NR CGI
+or E-UTRA CGI, TAI) for every message that carries an identity or a location, the
+set of rows tshark reports (tests/golden/captures/README.md).  Node-level
+procedures (NG SETUP, RAN/AMF CONFIGURATION UPDATE) name no UE and no location:
+their IE container is not walked, and they give no event.  The TAI lists inside
+5GS NAS (Registration accept) say where a UE may go without registering, not
+where it is: they make no event on their own.
 
-Identities are pseudonymised in `nas_5gs`; a SUPI exists only inside one call.
+Decoding is two steps (`collector.decode.stage`): `facts` is pure (bytes and key
+in, an `NGAPRead` out: pseudonyms, never identity digits, a SUPI exists only
+inside one call) and `attribute` applies the correlation tables.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Hashable
+from typing import NamedTuple
 
-from collector.decode.aper import split_ies, split_pdu
+from collector.decode.aper import read_open, split_pdu
+from collector.decode.aper_bits import Doubt
 from collector.decode.nas_5gs import NAS5GSDecoder, NAS5GSInfo
+from collector.decode.nas_5gs_fast import FiveGSNASReader
+from collector.decode.ngap_fast import readers_for
 from collector.decode.ngap_ies import WANTED, NGAPFacts, read_facts
 from collector.decode.ngap_schema import NGAPSchema
 from collector.decode.pycrate_libs import aper_decode
@@ -33,6 +43,76 @@ HANDOVER_TARGET = frozenset({"HandoverRequired", "HandoverRequest"})
 # the UE-associated logical NG-connection is gone (§8.3.3.2)
 RELEASED = frozenset({"UEContextReleaseComplete"})
 _NEW_IDS = NEW_RAN_ID | NEW_AMF_ID
+NAS_ELEMENT = "NAS-PDU 5GS NAS"  # the name NAS-PDUs are counted under in decoded / fallback
+
+
+class NGAPRead(NamedTuple):
+    """What one NGAP PDU says before correlation (`NGAPDecoder.facts`): small, picklable,
+    pseudonyms only.  The NAS fields are those of its NAS message (see `_decode_nas`)."""
+
+    name: str                               # NGAP message, e.g. 'InitialUEMessage'
+    ran_id: int | None = None
+    amf_id: int | None = None
+    source_amf_id: int | None = None
+    plmn: str | None = None
+    tac: int | None = None
+    cell: int | None = None
+    rat: str | None = None
+    s_tmsi: tuple[int, int, int] | None = None   # NGAP 5G-S-TMSI / UE Paging Identity
+    nas: str | None = None                  # NAS message name
+    subscriber: Subscriber | None = None    # from a null-scheme SUCI
+    tmsi: tuple[int, int, int] | None = None      # 5G-S-TMSI naming the UE in NAS
+    new_tmsi: tuple[int, int, int] | None = None  # of a 5G-GUTI allocated in NAS
+    concealed: bool = False
+    off: bool = False
+    named: bool = False                     # an identity is carried (NGAP or NAS)
+    reason: str | None = None               # a part dropped (NAS), the NGAP part kept
+
+    @property
+    def located(self) -> bool:
+        """True if the message names a PLMN, TAC or cell."""
+        return self.plmn is not None or self.tac is not None or self.cell is not None
+
+
+def _read(name: str, f: NGAPFacts, nas: NAS5GSInfo | None, reason: str | None) -> NGAPRead:
+    if nas is None:
+        return NGAPRead(name, f.ran_id, f.amf_id, f.source_amf_id, f.plmn, f.tac, f.cell, f.rat,
+                        f.s_tmsi, named=f.s_tmsi is not None, reason=reason)
+    return NGAPRead(name, f.ran_id, f.amf_id, f.source_amf_id, f.plmn, f.tac, f.cell, f.rat,
+                    f.s_tmsi, nas.name, nas.subscriber, nas.tmsi, nas.new_tmsi, nas.concealed,
+                    nas.off, f.s_tmsi is not None or nas.has_identity, reason)
+
+
+def wanted_ies(body: bytes, wanted: dict) -> list[tuple[int, bytes]] | str:
+    """The IEs of a message whose id is in `wanted`, as (IE id, value bytes) in order, or a
+    reason: `aper.split_ies` without copying the values not read."""
+    end = len(body)
+    if end < 3:
+        return "bad_asn1"
+    count, off, ies = (body[1] << 8) | body[2], 3, []
+    for _ in range(count):
+        if off + 4 > end:
+            return "bad_asn1"  # id (2 octets), criticality (1), a length octet at least
+        ie_id, first = (body[off] << 8) | body[off + 1], body[off + 3]
+        if first < 0x80:
+            start = off + 4
+            off = start + first
+        elif first < 0xC0 and off + 5 <= end:
+            start = off + 5
+            off = start + ((first & 0x3F) << 8 | body[off + 4])
+        else:  # fragments (X.691 §11.9.3.8), or no second length octet
+            opened = read_open(body, off + 3)
+            if opened is None:
+                return "bad_asn1"
+            if ie_id in wanted:
+                ies.append((ie_id, opened[0]))
+            off = opened[1]
+            continue
+        if off > end:
+            return "bad_asn1"
+        if ie_id in wanted:
+            ies.append((ie_id, body[start:off]))
+    return ies
 
 
 class NGAPDecoder:
@@ -40,16 +120,27 @@ class NGAPDecoder:
 
     A reason returned with events means a part was dropped (a NAS-PDU that did not
     parse, or an identity `concealed` by a SUCI protection scheme that correlation
-    could not make up for) and the NGAP part still gave its event.
+    could not make up for) and the NGAP part still gave its event.  `fast=False` reads
+    every IE value and NAS-PDU with pycrate (the reference the hand-written readers are
+    tested against).  `decoded` counts the IE values and NAS-PDUs read, by element;
+    `fallback` those pycrate read instead.
     """
 
-    __slots__ = ("_pseudonymize", "_correlator", "_schema", "_nas")
+    __slots__ = ("_pseudonymize", "_correlator", "_schema", "_nas", "_nas_fast", "_fast",
+                 "_procedures", "decoded", "fallback")
 
-    def __init__(self, pseudonymizer: Callable[[str], int], correlator: Correlator) -> None:
+    def __init__(self, pseudonymizer: Callable[[str], int], correlator: Correlator,
+                 fast: bool = True) -> None:
         self._pseudonymize = pseudonymizer
         self._correlator = correlator
         self._schema = NGAPSchema()
         self._nas = NAS5GSDecoder(pseudonymizer)
+        self._nas_fast = FiveGSNASReader(pseudonymizer) if fast else None
+        self._fast = fast
+        # (PDU type, procedure code) -> (name, {IE id: type}, {IE id: (type name, reader)}) | None
+        self._procedures: dict[tuple[int, int], tuple | None] = {}
+        self.decoded: Counter[str] = Counter()
+        self.fallback: Counter[str] = Counter()
 
     def __call__(self, payload: bytes, assoc: Hashable, frame: int,
                  time: float) -> tuple[list[SignallingEvent], str | None]:
@@ -59,64 +150,96 @@ class NGAPDecoder:
             return [], read
         return self.attribute(read, assoc, frame, time)
 
-    def facts(self, payload: bytes) -> tuple | str:
-        """Everything one PDU says before correlation, or a reason: `(name, NGAPFacts,
-        NAS5GSInfo | None, reason)`.  Pure (the bytes and the key only); the NAS-PDUs are
-        read and dropped here, so what is returned may cross process boundaries."""
+    def facts(self, payload: bytes) -> NGAPRead | str:
+        """Everything one PDU says before correlation, or a reason.  Pure (the bytes and
+        the key only); the NAS-PDUs are read and dropped here, so what is returned holds
+        pseudonyms only and may cross process boundaries."""
         head = split_pdu(payload)
         if isinstance(head, str):
             return head
-        proc = self._schema.procedure(head[0], head[1])
+        key = head[:2]
+        proc = self._procedures.get(key, False)
+        if proc is False:
+            proc = self._procedures[key] = self._procedure(key)
         if proc is None:
             return "unsupported"
-        name, ie_types = proc
-        values = self._decode_ies(head[2], ie_types)
+        name, ie_types, readers = proc
+        if not readers:  # a node-level procedure: no UE id, NAS-PDU or UE location in it
+            return NGAPRead(name)
+        values = self._decode_ies(head[2], ie_types, readers)
         if isinstance(values, str):
             return values
-        facts = read_facts(values)
-        nas, reason = self._decode_nas(facts.nas_pdus)
-        facts.nas_pdus = []
-        return name, facts, nas, reason
+        f = read_facts(values)
+        nas, reason = self._decode_nas(f.nas_pdus)
+        return _read(name, f, nas, reason)
 
-    def attribute(self, read: tuple, assoc: Hashable, frame: int,
+    def attribute(self, read: NGAPRead, assoc: Hashable, frame: int,
                   time: float) -> tuple[list[SignallingEvent], str | None]:
         """The event of what `facts` read, attributed through the correlation tables."""
-        name, facts, nas, reason = read
-        sub = self._attribute(name, facts, nas, assoc, time)
-        if nas is not None and nas.concealed and sub is None:
+        sub = self._attribute(read, assoc, time)
+        reason = read.reason
+        if read.concealed and sub is None:
             reason = reason or "concealed"
-        named = facts.s_tmsi is not None or (nas is not None and nas.has_identity)
-        if not (facts.located or named):  # the rows tshark reports (captures/README.md)
+        if not (read.named or read.located):  # the rows tshark reports (captures/README.md)
             return [], reason
         event = SignallingEvent(
-            frame, time, "ngap", name, nas=nas.name if nas else None,
+            frame, time, "ngap", read.name, nas=read.nas,
             subscriber=sub.pseudonym if sub else None, home_mcc=sub.home_mcc if sub else None,
-            plmn=facts.plmn, tac=facts.tac, cell=facts.cell, rat=facts.rat,
-            off=bool(nas and nas.off), target=name in HANDOVER_TARGET)
+            plmn=read.plmn, tac=read.tac, cell=read.cell, rat=read.rat, off=read.off,
+            target=read.name in HANDOVER_TARGET)
         return [event], reason
 
-    def _decode_ies(self, body: bytes, ie_types: dict) -> dict | str:
+    def _procedure(self, key: tuple[int, int]) -> tuple | None:
+        proc = self._schema.procedure(*key)
+        if proc is None:
+            return None
+        return proc[0], proc[1], readers_for(proc[1], WANTED)
+
+    def _decode_ies(self, body: bytes, ie_types: dict, readers: dict) -> dict | str:
         """{IE id: value} of the WANTED IEs of a message, in IE order, or a reason."""
-        ies = split_ies(body)
+        ies = wanted_ies(body, readers)
         if isinstance(ies, str):
             return ies
         values = {}
         for ie_id, raw in ies:
-            if ie_id in WANTED and ie_id in ie_types and ie_id not in values:
-                value, reason = aper_decode(ie_types[ie_id], raw)
-                if reason:
-                    return reason
-                values[ie_id] = value
+            if ie_id in values:
+                continue
+            if self._fast:
+                kind, read = readers[ie_id]
+                self.decoded[kind] += 1
+                if read is not None:
+                    try:
+                        values[ie_id] = read(raw)
+                        continue
+                    except Doubt:
+                        pass
+                self.fallback[kind] += 1
+            value, reason = aper_decode(ie_types[ie_id], raw)
+            if reason:
+                return reason
+            values[ie_id] = value
         return values
+
+    def _read_nas(self, pdu: bytes) -> tuple[NAS5GSInfo | None, str | None]:
+        """One NAS-PDU, by hand unless in doubt."""
+        if self._nas_fast is not None:
+            self.decoded[NAS_ELEMENT] += 1
+            try:
+                return self._nas_fast(pdu)
+            except Doubt as doubt:
+                self.fallback[f"{NAS_ELEMENT} ({doubt})"] += 1
+        return self._nas(pdu)
 
     def _decode_nas(self, pdus: list[bytes]) -> tuple[NAS5GSInfo | None, str | None]:
         """The NAS message of an NGAP message: the first 5GMM one, else the first one.
 
         Its identity and 5G-GUTI facts are merged from all the PDUs.
         """
+        if not pdus:
+            return None, None
         infos, reason = [], None
         for pdu in pdus:
-            info, why = self._nas(pdu)
+            info, why = self._read_nas(pdu)
             if info is None:
                 reason = reason or why
             else:
@@ -134,33 +257,31 @@ class NGAPDecoder:
                 main.off = main.off or other.off
         return main, reason
 
-    def _attribute(self, name: str, f: NGAPFacts, nas: NAS5GSInfo | None, assoc: Hashable,
-                   now: float) -> Subscriber | None:
+    def _attribute(self, r: NGAPRead, assoc: Hashable, now: float) -> Subscriber | None:
         """The subscriber of a message (carried, else correlated) and what it teaches."""
         corr = self._correlator
-        sub = nas.subscriber if nas else None
+        name, sub = r.name, r.subscriber
         if sub is None:  # the connection, unless its id was just allocated
-            ran = None if name in NEW_RAN_ID else f.ran_id
-            amf = f.source_amf_id if name == "PathSwitchRequest" else f.amf_id
+            ran = None if name in NEW_RAN_ID else r.ran_id
+            amf = r.source_amf_id if name == "PathSwitchRequest" else r.amf_id
             amf = None if name in NEW_AMF_ID else amf
             if ran is not None or amf is not None:
                 sub = corr.ngap_ue_lookup(assoc, ran, amf, now)
-        tmsi = f.s_tmsi or (nas.tmsi if nas else None)
+        tmsi = r.s_tmsi or r.tmsi
         if sub is None and tmsi is not None:
             sub = corr.tmsi5g_lookup(tmsi, now)
-        self._learn(name, f, nas, sub, assoc, now)
+        self._learn(r, sub, assoc, now)
         return sub
 
-    def _learn(self, name: str, f: NGAPFacts, nas: NAS5GSInfo | None, sub: Subscriber | None,
-               assoc: Hashable, now: float) -> None:
+    def _learn(self, r: NGAPRead, sub: Subscriber | None, assoc: Hashable, now: float) -> None:
         corr = self._correlator
-        amf = f.source_amf_id if name == "PathSwitchRequest" else f.amf_id
-        if name in RELEASED:
-            corr.ngap_ue_release(assoc, f.ran_id, f.amf_id)
-        elif (f.ran_id is not None and amf is not None) or name in _NEW_IDS:
-            corr.ngap_ue_learn(assoc, f.ran_id, amf, sub, now)
-        if sub is not None and nas is not None and nas.new_tmsi is not None:
-            corr.tmsi5g_learn(nas.new_tmsi, sub, now)
+        amf = r.source_amf_id if r.name == "PathSwitchRequest" else r.amf_id
+        if r.name in RELEASED:
+            corr.ngap_ue_release(assoc, r.ran_id, r.amf_id)
+        elif (r.ran_id is not None and amf is not None) or r.name in _NEW_IDS:
+            corr.ngap_ue_learn(assoc, r.ran_id, amf, sub, now)
+        if sub is not None and r.new_tmsi is not None:
+            corr.tmsi5g_learn(r.new_tmsi, sub, now)
 
     def __repr__(self) -> str:
         return f"NGAPDecoder({self._correlator!r})"
