@@ -6,8 +6,9 @@ The capture (default: the bench capture of throughput.py) is framed once; then
 `S1APDecoder(fast=True)` decodes every S1AP payload, `--runs` times, and
 `S1APDecoder(fast=False)` (pycrate for every IE value and NAS-PDU) the first
 `--pycrate-messages` of them.  Each run starts with empty correlation tables.
-Prints medians in messages/s and the share of IE values and NAS-PDUs the fast
-path left to pycrate.
+Also timed: the pure half alone (`facts`: APER walk, NAS, pseudonyms), what each
+worker process runs.  Prints medians in messages/s and the share of IE values and
+NAS-PDUs the fast path left to pycrate.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def rate(messages: list, fast: bool) -> tuple[float, S1APDecoder]:
     return len(messages) / (time.perf_counter() - t0), decoder
 
 
+def facts_rate(messages: list) -> float:
+    """Messages per second of `S1APDecoder.facts` alone (no correlation, no events)."""
+    facts = S1APDecoder(Pseudonymizer(bytes(32)), Correlator()).facts
+    t0 = time.perf_counter()
+    for _frame, _ts, payload, _assoc in messages:
+        facts(payload)
+    return len(messages) / (time.perf_counter() - t0)
+
+
 def main() -> int:
     """Run both paths and print medians."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,17 +58,20 @@ def main() -> int:
     cap = args.capture or bench_capture()
     messages = [(f, t, bytes(m.payload), m.assoc)
                 for f, t, m in iter_messages(str(cap), Counters()) if m.proto == "s1ap"]
-    fast, slow = [], []
+    fast, slow, pure = [], [], []
     for i in range(args.runs):
         fast.append(rate(messages, True)[0])
+        pure.append(facts_rate(messages))
         slow.append(rate(messages[:args.pycrate_messages], False)[0])
-        print(f"run {i + 1}: hand-written {fast[-1]:,.0f}/s, pycrate {slow[-1]:,.0f}/s",
-              file=sys.stderr)
+        print(f"run {i + 1}: hand-written {fast[-1]:,.0f}/s (facts alone {pure[-1]:,.0f}/s), "
+              f"pycrate {slow[-1]:,.0f}/s", file=sys.stderr)
     decoder = rate(messages, True)[1]
     decoded, fallback = sum(decoder.decoded.values()), sum(decoder.fallback.values())
     print(f"capture       {cap} ({len(messages)} S1AP messages)")
     print(f"hand-written  median {statistics.median(fast):,.0f} messages/s "
           f"(runs: {', '.join(f'{r:,.0f}' for r in fast)})")
+    print(f"facts alone   median {statistics.median(pure):,.0f} messages/s "
+          f"(runs: {', '.join(f'{r:,.0f}' for r in pure)})")
     print(f"pycrate       median {statistics.median(slow):,.0f} messages/s "
           f"(runs: {', '.join(f'{r:,.0f}' for r in slow)}; first {len(messages[:args.pycrate_messages])})")
     print(f"fallback      {fallback} of {decoded} IE values and NAS-PDUs "

@@ -15,6 +15,7 @@ new association).
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any, NamedTuple
@@ -28,9 +29,16 @@ class Subscriber(NamedTuple):
 
 
 class BoundedTable:
-    """LRU map with at most `max_entries` keys; entries expire `ttl` seconds after last use."""
+    """LRU map with at most `max_entries` keys; entries expire `ttl` seconds after last use.
 
-    __slots__ = ("_items", "_max", "_ttl")
+    Every operation is O(1): an OrderedDict in order of last use (a use moves its key
+    to the end).  Expiry is exact on `get`; expired entries are purged from the front
+    by `put`, lazily: only once capture time is more than `ttl` past `_oldest` (the
+    last use of the front entry when the front was last looked at, a lower bound of
+    the front's while capture time only grows), so most puts do not look at the front.
+    """
+
+    __slots__ = ("_items", "_max", "_ttl", "_oldest")
 
     def __init__(self, max_entries: int, ttl: float) -> None:
         if max_entries < 1:
@@ -39,30 +47,42 @@ class BoundedTable:
             raise ValueError(f"ttl must be positive seconds, got {ttl}")
         self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._max, self._ttl = max_entries, ttl
+        self._oldest = -math.inf
 
     def get(self, key: Hashable, now: float) -> Any:
         """The value of `key` (refreshing its age), or None if absent or expired."""
-        item = self._items.get(key)
+        items = self._items
+        item = items.get(key)
         if item is None:
             return None
         if now - item[0] > self._ttl:
-            del self._items[key]
+            del items[key]
             return None
-        self._items[key] = (max(now, item[0]), item[1])
-        self._items.move_to_end(key)
+        if now > item[0]:
+            items[key] = (now, item[1])
+        items.move_to_end(key)
         return item[1]
 
     def put(self, key: Hashable, value: Any, now: float) -> None:
         """Store `value` under `key`, evicting the least recently used and the expired."""
-        self._items[key] = (now, value)
-        self._items.move_to_end(key)
-        while len(self._items) > self._max:
-            self._items.popitem(last=False)
-        while self._items:
-            oldest = next(iter(self._items.values()))
-            if now - oldest[0] <= self._ttl:
-                break
-            self._items.popitem(last=False)
+        items = self._items
+        items[key] = (now, value)
+        items.move_to_end(key)
+        if len(items) > self._max:
+            items.popitem(last=False)
+        if now - self._oldest > self._ttl:
+            self._purge(now)
+
+    def _purge(self, now: float) -> None:
+        """Drop the expired entries at the front (least recently used first)."""
+        items, ttl = self._items, self._ttl
+        while items:
+            used = next(iter(items.values()))[0]
+            if now - used <= ttl:
+                self._oldest = used
+                return
+            items.popitem(last=False)
+        self._oldest = -math.inf
 
     def pop(self, key: Hashable) -> None:
         """Forget `key` if present."""

@@ -1,9 +1,10 @@
 """S1AP (TS 36.413) decoder: one S1AP PDU in, SignallingEvents out.
 
-Layout: `aper` splits the PDU and its IEs; the IE values we read and the NAS
-inside are read by hand (`s1ap_fast`, `nas_eps_fast`), and by pycrate
-(`s1ap_schema`, `nas_eps`) where the hand-written readers are in doubt, or
-everywhere with `fast=False`.  Meaning (`s1ap_ies`, `nas_eps`): who (a
+Layout: one pass over the IE container reads the wanted IEs of the usual
+procedures (`s1ap_walk`); the other messages, and any the walk is in doubt
+about, are split by `aper` and read IE by IE by hand (`s1ap_fast`), by pycrate
+(`s1ap_schema`) where those readers doubt, or everywhere with `fast=False`; the
+NAS inside by hand (`nas_eps_fast`) or by pycrate (`nas_eps`).  Meaning (`s1ap_ies`, `nas_eps`): who (a
 pseudonym, carried or correlated) and where (TAI, ECGI) for every message that
 carries an identity or a location, the same set tshark reports.  Node-level
 procedures (S1 SETUP, ENB/MME CONFIGURATION UPDATE) name no UE location and give
@@ -17,15 +18,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable
 
-from collector.decode.aper import read_open, split_pdu
+from collector.decode.aper import split_ies, split_pdu
 from collector.decode.aper_bits import Doubt
 from collector.decode.nas_eps import NASEPSDecoder, NASInfo
 from collector.decode.nas_eps_fast import EPSNASReader
 from collector.decode.plmn import decode_tbcd, imsi_digits_ok
 from collector.decode.pycrate_libs import aper_decode
-from collector.decode.s1ap_fast import readers_for
-from collector.decode.s1ap_ies import WANTED, S1APFacts, read_facts
+from collector.decode.s1ap_fast import readers_for, type_name
+from collector.decode.s1ap_ies import WANTED, S1APFacts, S1APRead, read_facts
 from collector.decode.s1ap_schema import S1APSchema
+from collector.decode.s1ap_walk import KINDS, S1APWalk
 from collector.events import SignallingEvent
 from collector.identity import Correlator, Subscriber
 
@@ -42,17 +44,54 @@ RELEASED = frozenset({"UEContextReleaseComplete"})
 _NEW_IDS = NEW_ENB_ID | NEW_MME_ID
 
 
+# the same sets as bits of S1APRead.flags, one int per procedure
+F_NEW_ENB, F_NEW_MME, F_PATH_SWITCH, F_RELEASED, F_NEW_IDS, F_TARGET, F_EMPTY = (
+    1 << i for i in range(7))
+_NEW_TUPLE = tuple.__new__  # an S1APRead without the Python-level __new__ of NamedTuple
+_MAX_ASSOCS = 1 << 16  # associations numbered by `attribute` before the numbering restarts
+
+
+def procedure_flags(name: str) -> int:
+    """F_* bits of a message name."""
+    return ((F_NEW_ENB if name in NEW_ENB_ID else 0) | (F_NEW_MME if name in NEW_MME_ID else 0)
+            | (F_PATH_SWITCH if name == "PathSwitchRequest" else 0)
+            | (F_RELEASED if name in RELEASED else 0) | (F_NEW_IDS if name in _NEW_IDS else 0)
+            | (F_TARGET if name in HANDOVER_TARGET else 0))
+
+
+class _Plan:
+    """How one (PDU type, procedure code) is read, prepared once."""
+
+    __slots__ = ("name", "flags", "uplink", "ie_types", "kinds", "empty")
+
+    def __init__(self, name: str, ie_types: dict) -> None:
+        self.name, self.ie_types = name, ie_types
+        self.flags = procedure_flags(name)
+        self.uplink = name in UPLINK_NAS
+        wanted = WANTED.intersection(ie_types)
+        # {IE id: K_ bit} when the fast walk reads every wanted IE, else None (careful path)
+        self.kinds = {i: KINDS[i] for i in wanted} if wanted <= KINDS.keys() else None
+        # no wanted IE (S1 SETUP, ...): no row, nothing to correlate; read no further
+        self.empty = None if wanted else _NEW_TUPLE(S1APRead, (
+            name, self.flags | F_EMPTY, None, None, None, None, None, None, None, (), None, None,
+            None, False, False, None))
+
+
 class S1APDecoder:
     """`(payload, assoc, frame, time) -> (events, drop reason | None)`; never raises on bad bytes.
 
-    A reason returned with events means a part was dropped (the NAS-PDU) and the
-    S1AP part still gave its event.  `fast=False` reads everything with pycrate (the
-    reference the hand-written readers are tested against).  `decoded` counts the IE
-    values and NAS-PDUs read, by element; `fallback` those pycrate read instead.
+    Two halves: `facts(payload)` is pure (the bytes and the key: APER walk, NAS,
+    pseudonyms) and returns an `S1APRead` or a reason; `attribute(read, assoc,
+    frame, time)` applies the correlation tables in message order.  A reason
+    returned with events means a part was dropped (the NAS-PDU) and the S1AP part
+    still gave its event.  `fast=False` reads everything with pycrate (the
+    reference the hand-written readers are tested against).  `decoded` counts the
+    IE values and NAS-PDUs read, by element; `fallback` those pycrate read instead.
     """
 
     __slots__ = ("_pseudonymize", "_correlator", "_schema", "_nas", "_nas_fast", "_fast",
-                 "_readers", "decoded", "fallback")
+                 "_plans", "_walk", "_readers", "_names", "_walked", "_careful", "fallback",
+                 "_assocs", "_next_assoc")
 
     def __init__(self, pseudonymizer: Callable[[str], int], correlator: Correlator,
                  fast: bool = True) -> None:
@@ -62,55 +101,162 @@ class S1APDecoder:
         self._nas = NASEPSDecoder(pseudonymizer)
         self._nas_fast = EPSNASReader(pseudonymizer) if fast else None
         self._fast = fast
-        # (PDU type, procedure code) -> {IE id: (type name, hand-written reader | None)}
+        # (PDU type << 8 | procedure code) -> _Plan
+        self._plans = {index << 8 | code: _Plan(name, ie_types)
+                       for (index, code), (name, ie_types) in self._schema._procedures.items()}
+        self._walk = S1APWalk()
+        # careful path: (PDU type, procedure code) -> {IE id: (type name, reader | None)}
         self._readers: dict[tuple[int, int], dict] = {}
-        self.decoded: Counter[str] = Counter()
+        # K_ bit -> IE type name, for `decoded`; fast walks counted by their `seen` mask
+        self._names = {KINDS[i]: type_name(t) for _n, types in self._schema._procedures.values()
+                       for i, t in types.items() if i in KINDS}
+        self._walked: Counter[int] = Counter()
+        self._careful: Counter[str] = Counter()
         self.fallback: Counter[str] = Counter()
+        # association -> number, the key of the correlation tables: an association tuple
+        # (fresh address bytes in every message) is hashed once per message, not per lookup
+        self._assocs: dict[Hashable, int] = {}
+        self._next_assoc = 0
+
+    @property
+    def decoded(self) -> Counter[str]:
+        """IE values and NAS-PDUs read, by element (hand-written or by pycrate)."""
+        out = Counter(self._careful)
+        for seen, count in self._walked.items():
+            for bit, name in self._names.items():
+                if seen & bit:
+                    out[name] += count
+        return out
 
     def __call__(self, payload: bytes, assoc: Hashable, frame: int,
                  time: float) -> tuple[list[SignallingEvent], str | None]:
         """Decode one S1AP PDU of association `assoc` seen in `frame` at capture `time`."""
         read = self.facts(payload)
-        if isinstance(read, str):
+        if read.__class__ is str:
             return [], read
         return self.attribute(read, assoc, frame, time)
 
-    def facts(self, payload: bytes) -> tuple | str:
-        """Everything one PDU says before correlation, or a reason: `(name, S1APFacts,
-        NASInfo | None, paging subscriber, reason)`.  Pure (the bytes and the key only);
-        the NAS-PDUs and the paging IMSI are read and dropped here, so what is returned
-        holds pseudonyms only and may cross process boundaries."""
+    def facts(self, payload: bytes) -> S1APRead | str:
+        """Everything one PDU says before correlation (`S1APRead`), or a reason.
+
+        Pure (the bytes and the key only): the NAS-PDUs and the paging IMSI are read
+        and dropped here, so what is returned holds pseudonyms only and may cross
+        process boundaries.
+        """
+        size = len(payload)
+        if size < 4:
+            return "bad_asn1"
+        first = payload[0]
+        if first & 0x80:  # extension of the S1AP-PDU CHOICE: none is defined
+            return "unsupported"
+        length = payload[3]  # the message's open type (X.691 §10.2)
+        if length < 0x80:
+            start, end = 4, 4 + length
+        elif length < 0xC0 and size > 4:
+            start, end = 5, 5 + (((length & 0x3F) << 8) | payload[4])
+        else:
+            return self._careful_facts(payload)  # fragmented, or cut short
+        if end > size:
+            return "bad_asn1"
+        plan = self._plans.get(((first >> 5) & 3) << 8 | payload[1])
+        if plan is None:
+            return "unsupported"
+        if plan.empty is not None:
+            return plan.empty
+        if plan.kinds is None or not self._fast:
+            return self._careful_facts(payload)
+        read = self._walk.walk(payload[start:end], plan.kinds)
+        if read is None:  # in doubt
+            return self._careful_facts(payload)
+        if read.__class__ is str:
+            return read
+        seen, enb, mme, source, nas_pdus, plmn, tac, cell, s_tmsi, paging_imsi, bearers = read
+        self._walked[seen] += 1
+        if nas_pdus is None and paging_imsi is None:
+            return _NEW_TUPLE(S1APRead, (
+                plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi, bearers, None,
+                None, None, s_tmsi is not None or plmn is not None or tac is not None
+                or cell is not None, False, None))
+        return self._finish(plan, enb, mme, source, nas_pdus, plmn, tac, cell, s_tmsi,
+                            paging_imsi, bearers)
+
+    def _finish(self, plan: _Plan, enb: int | None, mme: int | None, source: int | None,
+                nas_pdus: list | None, plmn: str | None, tac: int | None, cell: int | None,
+                s_tmsi: tuple | None, paging_imsi: bytes | None, bearers: tuple) -> S1APRead:
+        """The S1APRead of a message's S1AP facts: its NAS read, its paging IMSI pseudonymised."""
+        nas = sub = tmsi = new_tmsi = reason = None
+        named, off = s_tmsi is not None or paging_imsi is not None, False
+        if nas_pdus:
+            info, reason = self._decode_nas(nas_pdus, plan.uplink)
+            if info is not None:
+                nas, sub, tmsi, new_tmsi, off = (info.name, info.subscriber, info.tmsi,
+                                                 info.new_tmsi, info.off)
+                named = named or info.has_identity or info.has_tai
+        if sub is None and paging_imsi is not None:
+            sub = self._subscriber_of_tbcd(paging_imsi)
+        row = named or plmn is not None or tac is not None or cell is not None
+        return _NEW_TUPLE(S1APRead, (
+            plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi or tmsi, bearers,
+            nas, sub, new_tmsi, row, off, reason))
+
+    def _careful_facts(self, payload: bytes) -> S1APRead | str:
+        """`facts` IE by IE: the hand-written readers where they are sure, pycrate elsewhere."""
         read = self.ies_facts(payload)
         if isinstance(read, str):
             return read
-        name, f = read
-        nas, reason = self._decode_nas(f.nas_pdus, name in UPLINK_NAS)
-        f.nas_pdus = []
-        paging = None
-        if f.paging_imsi is not None:
-            paging, f.paging_imsi = self._subscriber_of_tbcd(f.paging_imsi), b""
-        return name, f, nas, paging, reason
+        _name, f = read
+        head = split_pdu(payload)
+        plan = self._plans[head[0] << 8 | head[1]]
+        return self._finish(plan, f.enb_id, f.mme_id, f.source_mme_id, f.nas_pdus, f.plmn, f.tac,
+                            f.cell, f.s_tmsi, f.paging_imsi, tuple(f.bearers))
 
-    def attribute(self, read: tuple, assoc: Hashable, frame: int,
+    def attribute(self, read: S1APRead, assoc: Hashable, frame: int,
                   time: float) -> tuple[list[SignallingEvent], str | None]:
         """The event of what `facts` read, attributed through the correlation tables."""
-        name, facts, nas, paging, reason = read
-        sub = self._attribute(name, facts, nas, paging, assoc, time)
-        named = facts.s_tmsi is not None or facts.paging_imsi is not None
-        if nas is not None:
-            named = named or nas.has_identity or nas.has_tai
-        if not (facts.located or named):  # the rows tshark reports (captures/README.md)
+        (name, flags, enb, mme, source, plmn, tac, cell, tmsi, bearers, nas, sub, new_tmsi, row,
+         off, reason) = read
+        if flags & F_EMPTY:
             return [], reason
-        event = SignallingEvent(
-            frame, time, "s1ap", name, nas=nas.name if nas else None,
-            subscriber=sub.pseudonym if sub else None, home_mcc=sub.home_mcc if sub else None,
-            plmn=facts.plmn, tac=facts.tac, cell=facts.cell,
-            rat="eutran" if facts.cell is not None else None, off=bool(nas and nas.off),
-            target=name in HANDOVER_TARGET)
-        return [event], reason
+        corr = self._correlator
+        number = self._assocs.get(assoc)
+        assoc = self._number(assoc) if number is None else number
+        if sub is None:  # carried, else the connection (unless its id was just allocated)
+            look_enb = None if flags & F_NEW_ENB else enb
+            look_mme = None if flags & F_NEW_MME else source if flags & F_PATH_SWITCH else mme
+            if look_enb is not None or look_mme is not None:
+                sub = corr.ue_lookup(assoc, look_enb, look_mme, time)
+            if sub is None and tmsi is not None:
+                sub = corr.tmsi_lookup(tmsi[0], tmsi[1], time)
+            for address, teid in bearers:
+                sub = sub or corr.bearer_lookup(address, teid, time)
+        if flags & F_RELEASED:  # what the message teaches
+            corr.ue_release(assoc, enb, mme)
+        elif (enb is not None and mme is not None) or flags & F_NEW_IDS:
+            corr.ue_learn(assoc, enb, mme, sub, time)
+        if sub is not None:
+            if new_tmsi is not None:
+                corr.tmsi_learn(new_tmsi[0], new_tmsi[1], sub, time)
+            for address, teid in bearers:
+                corr.bearer_learn(address, teid, sub, time)
+        if not row:  # the rows tshark reports (captures/README.md)
+            return [], reason
+        return [SignallingEvent(
+            frame, time, "s1ap", name, nas, None if sub is None else sub.pseudonym,
+            None if sub is None else sub.home_mcc, plmn, tac, cell,
+            None if cell is None else "eutran", off, bool(flags & F_TARGET))], reason
+
+    def _number(self, assoc: Hashable) -> int:
+        """A new number for an association; numbers are never reused, so a restart of the
+        numbering (bounded table) only leaves the old bindings to expire."""
+        if len(self._assocs) >= _MAX_ASSOCS:
+            self._assocs.clear()
+        number = self._assocs[assoc] = self._next_assoc
+        self._next_assoc += 1
+        return number
 
     def ies_facts(self, payload: bytes) -> tuple[str, S1APFacts] | str:
-        """(message name, S1APFacts with the raw NAS-PDUs) of one S1AP PDU, or a reason."""
+        """(message name, S1APFacts with the raw NAS-PDUs) of one S1AP PDU, or a reason:
+        the careful path, IE by IE (and the reference, with `fast=False`)."""
         head = split_pdu(payload)
         if isinstance(head, str):
             return head
@@ -125,38 +271,18 @@ class S1APDecoder:
         return values if isinstance(values, str) else (name, read_facts(values))
 
     def _decode_ies(self, body: bytes, ie_types: dict, readers: dict) -> dict | str:
-        """{IE id: value} of the WANTED IEs of a message, or a reason.
-
-        The container walk of `aper.split_ies`, inlined for the short-form lengths
-        nearly every IE has (the general `read_open` for the others)."""
-        size = len(body)
-        if size < 3:
-            return "bad_asn1"
-        count, off, values = (body[1] << 8) | body[2], 3, {}
-        for _ in range(count):
-            if off + 4 > size:
-                return "bad_asn1"
-            ie_id = (body[off] << 8) | body[off + 1]
-            first = body[off + 3]
-            if first < 0x80:
-                start, off = off + 4, off + 4 + first
-                if off > size:
-                    return "bad_asn1"
-                entry = readers.get(ie_id)
-                if entry is None or ie_id in values:
-                    continue
-                raw = body[start:off]
-            else:
-                opened = read_open(body, off + 3)
-                if opened is None:
-                    return "bad_asn1"
-                raw, off = opened
-                entry = readers.get(ie_id)
-                if entry is None or ie_id in values:
-                    continue
+        """{IE id: value} of the WANTED IEs of a message, or a reason."""
+        ies = split_ies(body)
+        if isinstance(ies, str):
+            return ies
+        values: dict = {}
+        for ie_id, raw in ies:
+            entry = readers.get(ie_id)
+            if entry is None or ie_id in values:
+                continue
             if self._fast:
                 kind, read = entry
-                self.decoded[kind] += 1
+                self._careful[kind] += 1
                 if read is not None:
                     try:
                         values[ie_id] = read(raw)
@@ -173,7 +299,7 @@ class S1APDecoder:
     def _read_nas(self, pdu: bytes, uplink: bool) -> tuple[NASInfo | None, str | None]:
         """One NAS-PDU, by hand unless in doubt."""
         if self._nas_fast is not None:
-            self.decoded["NAS-PDU EPS NAS"] += 1
+            self._careful["NAS-PDU EPS NAS"] += 1
             try:
                 return self._nas_fast(pdu, uplink)
             except Doubt as doubt:
@@ -185,6 +311,8 @@ class S1APDecoder:
 
         Its identity, GUTI and TAI facts are merged from all the PDUs.
         """
+        if len(pdus) == 1:
+            return self._read_nas(pdus[0], uplink)
         infos, reason = [], None
         for pdu in pdus:
             info, why = self._read_nas(pdu, uplink)
@@ -202,41 +330,6 @@ class S1APDecoder:
                 main.new_tmsi = main.new_tmsi or other.new_tmsi
                 main.has_tai = main.has_tai or other.has_tai
         return main, reason
-
-    def _attribute(self, name: str, f: S1APFacts, nas: NASInfo | None,
-                   paging: Subscriber | None, assoc: Hashable, now: float) -> Subscriber | None:
-        """The subscriber of a message (carried, else correlated) and what it teaches."""
-        corr = self._correlator
-        sub = nas.subscriber if nas else None
-        if sub is None:
-            sub = paging
-        if sub is None:  # the connection, unless its id was just allocated
-            enb = None if name in NEW_ENB_ID else f.enb_id
-            mme = f.source_mme_id if name == "PathSwitchRequest" else f.mme_id
-            mme = None if name in NEW_MME_ID else mme
-            if enb is not None or mme is not None:
-                sub = corr.ue_lookup(assoc, enb, mme, now)
-        tmsi = f.s_tmsi or (nas.tmsi if nas else None)
-        if sub is None and tmsi is not None:
-            sub = corr.tmsi_lookup(tmsi[0], tmsi[1], now)
-        for address, teid in f.bearers:
-            sub = sub or corr.bearer_lookup(address, teid, now)
-        self._learn(name, f, nas, sub, assoc, now)
-        return sub
-
-    def _learn(self, name: str, f: S1APFacts, nas: NASInfo | None, sub: Subscriber | None,
-               assoc: Hashable, now: float) -> None:
-        corr = self._correlator
-        if name in RELEASED:
-            corr.ue_release(assoc, f.enb_id, f.mme_id)
-        elif (f.enb_id is not None and f.mme_id is not None) or name in _NEW_IDS:
-            corr.ue_learn(assoc, f.enb_id, f.mme_id, sub, now)
-        if sub is None:
-            return
-        if nas is not None and nas.new_tmsi is not None:
-            corr.tmsi_learn(nas.new_tmsi[0], nas.new_tmsi[1], sub, now)
-        for address, teid in f.bearers:
-            corr.bearer_learn(address, teid, sub, now)
 
     def _subscriber_of_tbcd(self, octets: bytes) -> Subscriber | None:
         digits = decode_tbcd(octets)

@@ -228,6 +228,14 @@ def _erab_ho(b: Bits) -> dict:
     return item
 
 
+def erab_ctxt_item(buf: bytes) -> dict:
+    """One whole E-RABToBeSetupItemCtxtSUReq (§9.1.4.1), as an item of its list gives it."""
+    b = Bits(buf)
+    item = _erab_ctxt(b)
+    b.end()
+    return item
+
+
 def _tai_item(b: Bits) -> dict:
     b.zero()
     b.zero()

@@ -8,8 +8,11 @@ cell, the target of a handover before its history.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from collector.decode.plmn import decode_cell_identity, decode_plmn, decode_tac
 from collector.decode.pycrate_libs import S1AP, aper_decode
+from collector.identity import Subscriber
 
 _C = S1AP.S1AP_Constants
 ID_MME_UE = _C.id_MME_UE_S1AP_ID._val                   # §9.2.3.3
@@ -72,6 +75,30 @@ class S1APFacts:
     def located(self) -> bool:
         """True if the message names a PLMN, TAC or cell."""
         return self.plmn is not None or self.tac is not None or self.cell is not None
+
+
+class S1APRead(NamedTuple):
+    """What `S1APDecoder.facts` reads from one PDU, NAS included, before correlation.
+
+    Pure data (picklable, no raw identity): it crosses process boundaries.
+    """
+
+    name: str                        # message name, e.g. 'InitialUEMessage'
+    flags: int                       # F_* bits of the procedure (s1ap.py)
+    enb_id: int | None               # §9.2.3.4 eNB-UE-S1AP-ID
+    mme_id: int | None               # §9.2.3.3 MME-UE-S1AP-ID
+    source_mme_id: int | None        # PATH SWITCH REQUEST: the source MME-UE-S1AP-ID
+    plmn: str | None
+    tac: int | None
+    cell: int | None
+    tmsi: tuple[int, int] | None     # (MMEC, M-TMSI) naming the UE: S1AP's, else its GUTI's
+    bearers: tuple                   # ((transport address, bits), TEID) of each E-RAB
+    nas: str | None                  # NAS message name
+    subscriber: Subscriber | None    # carried: an IMSI in the NAS, else a paging IMSI
+    new_tmsi: tuple[int, int] | None  # (MMEC, M-TMSI) of a GUTI allocated to the UE
+    row: bool                        # names a location or the UE: an inspect row
+    off: bool                        # the UE leaves the network
+    reason: str | None               # what was dropped (a NAS-PDU), the S1AP part kept
 
 
 def read_facts(values: dict) -> S1APFacts:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collector.identity import BoundedTable, Correlator, Subscriber
 
@@ -81,3 +85,51 @@ def test_correlator_tables_are_bounded_and_expire() -> None:
     assert c.bearer_lookup((0x7F000001, 32), b"\x00\x00\x00\x04", now=5.0) == BOB
     assert c.tmsi_lookup(1, 4, now=16.0) is None  # last used at 5.0
     assert repr(c) == "Correlator(enb=0, mme=0, tmsi=1, bearer=2)"
+
+
+class EagerTable:
+    """Reference model: an LRU that checks its front for expiry on every put."""
+
+    def __init__(self, max_entries: int, ttl: float) -> None:
+        self.items: OrderedDict = OrderedDict()
+        self.max, self.ttl = max_entries, ttl
+
+    def get(self, key, now):
+        item = self.items.get(key)
+        if item is None:
+            return None
+        if now - item[0] > self.ttl:
+            del self.items[key]
+            return None
+        self.items[key] = (max(now, item[0]), item[1])
+        self.items.move_to_end(key)
+        return item[1]
+
+    def put(self, key, value, now):
+        self.items[key] = (now, value)
+        self.items.move_to_end(key)
+        while len(self.items) > self.max:
+            self.items.popitem(last=False)
+        while self.items and now - next(iter(self.items.values()))[0] > self.ttl:
+            self.items.popitem(last=False)
+
+    def pop(self, key):
+        self.items.pop(key, None)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(size=st.integers(1, 6), ops=st.lists(st.tuples(
+    st.sampled_from(["get", "put", "pop"]), st.integers(0, 9), st.floats(0, 30)), max_size=80))
+def test_lazy_expiry_behaves_as_eager_expiry(size: int, ops: list) -> None:
+    table, model, now = BoundedTable(size, 20.0), EagerTable(size, 20.0), 0.0
+    for i, (op, key, step) in enumerate(ops):
+        now += step  # capture time only grows
+        if op == "get":
+            assert table.get(key, now) == model.get(key, now)
+        elif op == "put":
+            table.put(key, i, now)
+            model.put(key, i, now)
+        else:
+            table.pop(key)
+            model.pop(key)
+        assert len(table) == len(model.items)
