@@ -128,8 +128,11 @@ def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     pipe = EdgePipeline(cfg, pseudonymizer, counters)
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
+    feed = pipe.feed
     for _key, ts, frame, msg in keyed_messages(paths, counters):
-        ship(pipe.feed(frame, ts, msg))
+        batches = feed(frame, ts, msg)
+        if batches:
+            ship(batches)
     ship(pipe.finish())
     summary.events, summary.devices = pipe.events, len(pipe.devices)
     summary.add_fallbacks(pipe.decode.fallbacks())

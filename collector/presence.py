@@ -137,7 +137,11 @@ class PresenceState:
 
     def advance(self, now: float) -> list[tuple[int, dict[CellKey, int]]]:
         """Close every bin whose end + lateness is at or before `now`."""
-        self._watermark = max(self._watermark, now)
+        if now > self._watermark:
+            self._watermark = now
+        start = self._open_from  # most calls close nothing: answer those at once
+        if start is None or start + self.bin + self.lateness > now:
+            return []
         out = []
         while self._open_from is not None and self._open_from + self.bin + self.lateness <= now:
             out.append((self._open_from, self._close(self._open_from)))

@@ -26,13 +26,14 @@ class DecodeStage:
     a part of it dropped); a message with no decoder is dropped as `unsupported`.
     """
 
-    __slots__ = ("_counters", "_decoders", "correlator")
+    __slots__ = ("_counters", "_decoders", "_pseudonymizer", "correlator")
 
     def __init__(self, pseudonymizer: Callable[[str], int], counters: Counters,
                  correlator: Correlator | None = None) -> None:
         self._counters = counters
         self.correlator = correlator if correlator is not None else Correlator()
-        self._decoders = {p: cls(pseudonymizer, self.correlator) for p, cls in DECODERS.items()}
+        self._pseudonymizer = pseudonymizer
+        self._decoders: dict = {}  # built on a protocol's first message (`_decoder`)
 
     def __call__(self, frame: int, time: float, msg: TransportMessage) -> list[SignallingEvent]:
         """Events of one transport message."""
@@ -44,7 +45,7 @@ class DecodeStage:
     def facts(self, msg: TransportMessage):
         """What the message says before correlation (picklable), or None when it is
         dropped here (its reason counted)."""
-        decoder = self._decoders.get(msg.proto)
+        decoder = self._decoders.get(msg.proto) or self._decoder(msg.proto)
         if decoder is None:
             self._counters.drop("decode", "unsupported")
             return None
@@ -57,7 +58,7 @@ class DecodeStage:
     def attribute(self, frame: int, time: float, proto: str, assoc: Hashable, dst: bytes,
                   read) -> list[SignallingEvent]:
         """Events of a message's facts, attributed through the correlation tables."""
-        decoder = self._decoders[proto]
+        decoder = self._decoders.get(proto) or self._decoder(proto)
         if proto == "gtpv2":  # a TEID is the receiver's: key tunnels by destination
             events, reason = decoder.attribute(read, assoc, frame, time, receiver=dst)
         else:
@@ -67,6 +68,13 @@ class DecodeStage:
         else:
             self._counters.messages[proto] += 1
         return events
+
+    def _decoder(self, proto: str):
+        """The decoder of `proto`, built on first use; None for a protocol without one."""
+        if proto not in DECODERS:
+            return None
+        decoder = self._decoders[proto] = DECODERS[proto](self._pseudonymizer, self.correlator)
+        return decoder
 
     def fallbacks(self) -> dict[str, tuple[int, int]]:
         """Per protocol: (values read, values left to pycrate) of decoders with a fast path."""
