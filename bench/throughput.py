@@ -3,9 +3,10 @@
     .venv/bin/python bench/throughput.py [--capture FILE] [--runs 5]
 
 Without --capture it generates (once, cached in out/bench/) the `bench` scenario:
-60 eNBs (60 SCTP associations), 1,400 phones over six hours, about 250,000 S1AP
-messages.  Then, alternately, `collector replay --dry-run` (decode + pseudonymise +
-state + tallies), the same with `--workers N` (summaries must be identical) and
+60 eNBs (60 SCTP associations), 1,400 phones over six hours, about 357,000
+messages (S1AP 251k, S11 GTPv2-C 99k, S6a Diameter 7k: the mix of an MME).
+Then, alternately, `collector replay --dry-run` (decode + pseudonymise + state +
+tallies), the same with `--workers N` (summaries must be identical) and
 `tshark -T fields` extracting the same fields (message, IMSI, cell,
 TAC, M-TMSI) run `--runs` times each; the medians and their ratio are printed.
 The machine is shared and noisy: quote medians, never a single run.
@@ -33,7 +34,7 @@ def bench_capture() -> Path:
     out = ROOT / "out" / "bench"
     cap = out / "s1.pcap"
     if not cap.exists():
-        print("generating the bench scenario (about a minute)…", file=sys.stderr)
+        print("generating the bench scenario (about two minutes)…", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "simulator", "generate", "--scenario",
                         str(ROOT / "bench" / "scenarios" / "bench.toml"), "--out", str(out),
                         "--seed", "1"], check=True, cwd=ROOT)

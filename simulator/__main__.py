@@ -22,8 +22,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="simulator", description="Synthetic city → S1-MME capture, reference "
-                "data and the truth to compare the chain's report with.")
+    p = _Parser(prog="simulator", description="Synthetic city → MME capture (S1AP, S11 "
+                "GTPv2-C, S6a Diameter), reference data and the truth to compare the chain's "
+                "report with.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     g = sub.add_parser("generate", help="run a scenario and write its folder")
     g.add_argument("--scenario", required=True,

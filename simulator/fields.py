@@ -59,6 +59,13 @@ class Fields:
             raise self.fail(key, f"must be a number in {lo}..{hi}", v)
         return float(v)
 
+    def flag(self, key: str, default: bool) -> bool:
+        """A boolean (true or false)."""
+        v = self._get(key, default)
+        if not isinstance(v, bool):
+            raise self.fail(key, "must be true or false", v)
+        return v
+
     def text(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
         """A non-empty string, one of `choices` when given."""
         v = self._get(key, default)

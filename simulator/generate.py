@@ -1,5 +1,9 @@
 """Run a scenario and write its folder: s1.pcap, cells.csv, truth.json, scenario.json.
 
+s1.pcap holds every link the MME terminates, frames in time order: S1-MME (S1AP over
+SCTP, one association per eNB), S11 (GTPv2-C over UDP to the S-GW) and S6a (Diameter
+over SCTP to the HSS, one association), the last two when `core_signalling` is on.
+
 `generate(scenario, out, seed)` is what `simulator generate` runs; tests
 call it directly.  No raw identity is written anywhere but inside the
 capture (scenario.json holds counts only).
@@ -14,7 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator import mobility, population, signalling, truth
-from simulator.pcap import Host, PcapWriter, SCTPAssociation
+from simulator.pcap import (
+    DIAMETER_PORT,
+    DIAMETER_PPID,
+    GTPC_PORT,
+    Host,
+    PcapWriter,
+    SCTPAssociation,
+    UDPFlow,
+)
 from simulator.population import rng
 from simulator.procedures import Message
 from simulator.scenario import Scenario
@@ -40,12 +52,20 @@ class Summary:
     messages: int
     presence_rows: int
     by_message: dict[str, int]
+    by_link: dict[str, int]
+
+    def protocols(self) -> str:
+        """'S1AP n, GTPv2-C n, Diameter n' (the links that have messages)."""
+        names = (("s1", "S1AP"), ("s11", "GTPv2-C"), ("s6a", "Diameter"))
+        return ", ".join(f"{name} {self.by_link[link]}" for link, name in names
+                         if self.by_link.get(link))
 
     def line(self) -> str:
         """The one-line summary printed by the command."""
         return (f"{self.scenario} (seed {self.seed}): {iso(self.start)} to {iso(self.end)}, "
                 f"{self.people} people, {self.phones} phones, {self.enbs} eNBs, {self.cells} cells,"
-                f" {self.messages} S1AP messages, {self.presence_rows} cell-presence rows")
+                f" {self.messages} messages ({self.protocols()}), {self.presence_rows} "
+                f"cell-presence rows")
 
     def document(self) -> dict:
         """scenario.json."""
@@ -54,7 +74,8 @@ class Summary:
                 "bins": math.ceil((self.end - self.start) / self.bin_seconds),
                 "people": self.people, "phones": self.phones, "enbs": self.enbs,
                 "cells": self.cells, "messages": self.messages,
-                "presence_rows": self.presence_rows, "by_message": self.by_message}
+                "presence_rows": self.presence_rows, "by_link": self.by_link,
+                "by_message": self.by_message}
 
 
 def generate(scn: Scenario, out: Path, seed: int) -> Summary:
@@ -70,7 +91,8 @@ def generate(scn: Scenario, out: Path, seed: int) -> Summary:
     summary = Summary(scn.name, seed, scn.start, scn.end, scn.bin_seconds, len(people),
                       len(phones), len(scn.enbs), len(scn.cells), len(messages),
                       len(doc["cell_presence"]),
-                      dict(sorted(Counter(m.name for m in messages).items())))
+                      dict(sorted(Counter(m.name for m in messages).items())),
+                      dict(sorted(Counter(m.link for m in messages).items())))
     (out / "scenario.json").write_text(json.dumps(summary.document(), indent=1) + "\n")
     return summary
 
@@ -93,14 +115,29 @@ def _mac(ip: str) -> bytes:
 
 
 def write_capture(path: str, scn: Scenario, messages: list[Message], seed: int) -> int:
-    """s1.pcap: one SCTP association per eNB with the MME; returns the number of frames."""
+    """s1.pcap: one SCTP association per eNB with the MME, S11 over UDP, S6a over one SCTP
+    association; returns the number of frames."""
     r = rng(seed, "sctp")
-    mme = Host(_mac(scn.network.mme_ip), scn.network.mme_ip)
+    net = scn.network
+    mme = Host(_mac(net.mme_ip), net.mme_ip)
     assocs = {e.id: SCTPAssociation(Host(_mac(e.ip), e.ip), mme,
                                     enb_tag=r.getrandbits(32) | 1, mme_tag=r.getrandbits(32) | 1,
                                     enb_tsn=r.getrandbits(32), mme_tsn=r.getrandbits(32))
               for e in scn.enbs}
+    r = rng(seed, "core-links")  # apart, so that the S1 associations do not depend on it
+    s6a = SCTPAssociation(Host(_mac(net.hss_ip), net.hss_ip, DIAMETER_PORT),
+                          Host(mme.mac, mme.ip, DIAMETER_PORT),
+                          enb_tag=r.getrandbits(32) | 1, mme_tag=r.getrandbits(32) | 1,
+                          enb_tsn=r.getrandbits(32), mme_tsn=r.getrandbits(32))
+    s11 = UDPFlow(Host(_mac(net.sgw_ip), net.sgw_ip, GTPC_PORT), Host(mme.mac, mme.ip, GTPC_PORT),
+                  r.getrandbits(16))
     with PcapWriter(path) as w:
         for m in messages:
-            w.write(m.t_us, assocs[m.enb].frame(m.uplink, m.stream, m.payload))
+            if m.link == "s1":
+                frame = assocs[m.enb].frame(m.uplink, m.stream, m.payload)
+            elif m.link == "s11":
+                frame = s11.frame(m.uplink, m.payload)
+            else:
+                frame = s6a.frame(m.uplink, m.stream, m.payload, DIAMETER_PPID)
+            w.write(m.t_us, frame)
         return w.frames

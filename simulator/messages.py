@@ -19,7 +19,16 @@ _QOS = {"qCI": 9, "allocationRetentionPriority": {
     "priorityLevel": 15, "pre-emptionCapability": "shall-not-trigger-pre-emption",
     "pre-emptionVulnerability": "not-pre-emptable"}}
 _SEC_CAPS = {"encryptionAlgorithms": (0xE000, 16), "integrityProtectionAlgorithms": (0xE000, 16)}
-_SGW_IP = (int(ipaddress.IPv4Address("10.0.0.2")), 32)
+
+
+def sgw_s1u_teid(mme_id: int) -> int:
+    """The S-GW's S1-U TEID of the default bearer of a connection (fixed but valid)."""
+    return mme_id | 0x1000000
+
+
+def enb_s1u_teid(enb_id: int) -> int:
+    """The eNB's S1-U TEID of the default bearer of a connection."""
+    return enb_id | 0x2000000
 
 
 def plmn_bytes(digits: str) -> bytes:
@@ -96,7 +105,8 @@ class S1APMessages:
                                       key: int) -> bytes:
         """Initial Context Setup Request for the default bearer, with `nas` inside when given."""
         item = {"e-RAB-ID": _ERAB_ID, "e-RABlevelQoSParameters": _QOS,
-                "transportLayerAddress": _SGW_IP, "gTP-TEID": (mme_id | 0x1000000).to_bytes(4, "big")}
+                "transportLayerAddress": _ip(self._net.sgw_ip),
+                "gTP-TEID": sgw_s1u_teid(mme_id).to_bytes(4, "big")}
         if nas is not None:
             item["nAS-PDU"] = nas
         return self.codec.encode("InitialContextSetupRequest", self._ids(mme_id, enb_id) + [
@@ -110,7 +120,7 @@ class S1APMessages:
     def initial_context_setup_response(self, mme_id: int, enb_id: int, enb_ip: str) -> bytes:
         """Initial Context Setup Response: the bearer is set up at `enb_ip`."""
         item = {"e-RAB-ID": _ERAB_ID, "transportLayerAddress": _ip(enb_ip),
-                "gTP-TEID": (enb_id | 0x2000000).to_bytes(4, "big")}
+                "gTP-TEID": enb_s1u_teid(enb_id).to_bytes(4, "big")}
         return self.codec.encode("InitialContextSetupResponse", self._ids(mme_id, enb_id) + [
             ("id-E-RABSetupListCtxtSURes", [self._single(
                 "id-E-RABSetupItemCtxtSURes", "E-RABSetupItemCtxtSURes", "ignore", item)])])
@@ -120,7 +130,7 @@ class S1APMessages:
                             enb_ip: str) -> bytes:
         """Path Switch Request from the target eNB, naming the new cell."""
         item = {"e-RAB-ID": _ERAB_ID, "transportLayerAddress": _ip(enb_ip),
-                "gTP-TEID": (enb_id | 0x2000000).to_bytes(4, "big")}
+                "gTP-TEID": enb_s1u_teid(enb_id).to_bytes(4, "big")}
         return self.codec.encode("PathSwitchRequest", [
             ("id-eNB-UE-S1AP-ID", enb_id),
             ("id-E-RABToBeSwitchedDLList", [self._single(

@@ -1,11 +1,13 @@
-"""Ethernet / IPv4 / SCTP framing of S1AP messages and a classic pcap writer.
+"""Ethernet / IPv4 / SCTP or UDP framing of signalling messages and a classic pcap writer.
 
 Byte layout only (STYLE habit 7): the signalling module decides what is
 sent when; this module turns each user message into one Ethernet frame
 holding one SCTP DATA chunk (RFC 9260 §3.3.1, B and E flags set) with
 proper TSNs and stream sequence numbers per direction, the verification
-tag of the peer and a CRC32c checksum (RFC 9260 Appendix A), and writes
-the frames as a libpcap file (magic a1b2c3d4, microseconds, Ethernet).
+tag of the peer and a CRC32c checksum (RFC 9260 Appendix A) — S1AP and
+Diameter — or one UDP datagram with its checksum (RFC 768) — GTPv2-C —
+and writes the frames as a libpcap file (magic a1b2c3d4, microseconds,
+Ethernet).
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from dataclasses import dataclass
 
 S1AP_PORT = 36412
 S1AP_PPID = 18
+DIAMETER_PORT = 3868      # RFC 6733 §2.1
+DIAMETER_PPID = 46        # RFC 6733 §2.1, IANA SCTP payload protocol identifiers
+GTPC_PORT = 2123          # TS 29.274 §4.2.2.1
 _ETH_IPV4 = 0x0800
+_IPPROTO_UDP = 17
 _IPPROTO_SCTP = 132
 _LINKTYPE_ETHERNET = 1
 
@@ -44,7 +50,10 @@ def crc32c(data: bytes) -> int:
 
 
 def ipv4_checksum(header: bytes) -> int:
-    """Internet checksum (RFC 1071) of an IPv4 header whose checksum field is zero."""
+    """Internet checksum (RFC 1071) of an IPv4 header whose checksum field is zero (of any
+    bytes: an odd length is padded with a zero octet)."""
+    if len(header) % 2:
+        header += b"\x00"
     total = sum(struct.unpack(f"!{len(header) // 2}H", header))
     while total > 0xFFFF:
         total = (total & 0xFFFF) + (total >> 16)
@@ -101,9 +110,34 @@ class SCTPAssociation:
         return _ethernet(src.mac, dst.mac, _ipv4(src.ip_bytes, dst.ip_bytes, ip_id, sctp))
 
 
-def _ipv4(src: bytes, dst: bytes, ident: int, payload: bytes) -> bytes:
+class UDPFlow:
+    """UDP between a peer and the MME (both ends on one port, as GTP-C nodes send from
+    2123); keeps the IP identification of each direction."""
+
+    __slots__ = ("peer", "mme", "_ip_id")
+
+    def __init__(self, peer: Host, mme: Host, ip_id: int) -> None:
+        self.peer, self.mme = peer, mme
+        self._ip_id = {True: ip_id & 0xFFFF, False: (ip_id * 7 + 1) & 0xFFFF}
+
+    def frame(self, to_mme: bool, payload: bytes) -> bytes:
+        """Ethernet frame carrying `payload` in one datagram; `to_mme`: peer → MME."""
+        src, dst = (self.peer, self.mme) if to_mme else (self.mme, self.peer)
+        length = 8 + len(payload)
+        pseudo = src.ip_bytes + dst.ip_bytes + struct.pack("!BBH", 0, _IPPROTO_UDP, length)
+        head = struct.pack("!HHHH", src.port, dst.port, length, 0)
+        checksum = ipv4_checksum(pseudo + head + payload) or 0xFFFF  # RFC 768: 0 means none
+        udp = head[:6] + struct.pack("!H", checksum) + payload
+        ip_id = self._ip_id[to_mme]
+        self._ip_id[to_mme] = (ip_id + 1) & 0xFFFF
+        return _ethernet(src.mac, dst.mac,
+                         _ipv4(src.ip_bytes, dst.ip_bytes, ip_id, udp, _IPPROTO_UDP))
+
+
+def _ipv4(src: bytes, dst: bytes, ident: int, payload: bytes, proto: int = _IPPROTO_SCTP
+          ) -> bytes:
     header = struct.pack("!BBHHHBBH4s4s", 0x45, 0x02, 20 + len(payload), ident, 0x4000, 64,
-                         _IPPROTO_SCTP, 0, src, dst)  # DSCP 0, ECT(0); don't fragment
+                         proto, 0, src, dst)  # DSCP 0, ECT(0); don't fragment
     return header[:10] + struct.pack("!H", ipv4_checksum(header)) + header[12:] + payload
 
 

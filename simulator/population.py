@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from simulator.scenario import Scenario, load
 
 # Type allocation codes (first 8 IMEI digits) of a few common handsets.
+_COUNTRY_CODE = "33"  # E.164 country code of the MSISDNs (a French operator)
 _TACS = ("35209900", "35391110", "35875411", "86891404", "35466011", "01332700")
 
 
@@ -22,11 +23,14 @@ class Phone:
     """The operator's SIM in a handset.
 
     `reports_imeisv`: the MME asks this phone for its IMEISV at its first attach.
+    `msisdn`: the E.164 number of the subscription (digits, country code first), None
+    for a data-only SIM.
     """
 
     imsi: str
     imeisv: str
     reports_imeisv: bool
+    msisdn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +48,7 @@ class Identities:
 
     imsis: tuple[str, ...]
     imeisvs: tuple[str, ...]
+    msisdns: tuple[str, ...] = ()
 
 
 def rng(seed: int, *purpose: object) -> random.Random:
@@ -59,6 +64,7 @@ def build(scenario: Scenario, seed: int) -> tuple[Person, ...]:
     imsis: set[str] = set()
     phones = scenario.population.operator_phones
     reporting = set(r.sample(range(phones), round(scenario.population.imeisv_share * phones)))
+    numbers = _msisdns(scenario, seed)
     people = []
     for i in range(scenario.population.people):
         home = r.choice(scenario.zones).id
@@ -69,14 +75,33 @@ def build(scenario: Scenario, seed: int) -> tuple[Person, ...]:
                 imsi = plmn + f"{r.randrange(10 ** msin_digits):0{msin_digits}d}"
             imsis.add(imsi)
             imeisv = r.choice(_TACS) + f"{r.randrange(10 ** 6):06d}" + f"{r.randrange(1, 99):02d}"
-            phone = Phone(imsi, imeisv, i in reporting)
+            phone = Phone(imsi, imeisv, i in reporting, numbers.get(i))
         people.append(Person(i, home, phone))
     return tuple(people)
 
 
+def _msisdns(scenario: Scenario, seed: int) -> dict[int, str]:
+    """{phone index: MSISDN} of the phones with a number (a generator of their own, so that
+    the other identities of a seed do not depend on them)."""
+    r = rng(seed, "msisdn")
+    phones = scenario.population.operator_phones
+    owners = r.sample(range(phones), round(scenario.population.msisdn_share * phones))
+    numbers: dict[int, str] = {}
+    taken: set[str] = set()
+    for i in sorted(owners):
+        n = _COUNTRY_CODE + f"{r.randrange(6 * 10 ** 8, 8 * 10 ** 8):09d}"  # mobile numbers
+        while n in taken:
+            n = _COUNTRY_CODE + f"{r.randrange(6 * 10 ** 8, 8 * 10 ** 8):09d}"
+        taken.add(n)
+        numbers[i] = n
+    return numbers
+
+
 def identities(scenario: Scenario | str, seed: int) -> Identities:
-    """IMSIs of all phones and IMEISVs of the phones that send one, for (scenario, seed)."""
+    """IMSIs of all phones, IMEISVs of the phones that send one and MSISDNs, for
+    (scenario, seed)."""
     scn = load(scenario) if isinstance(scenario, str) else scenario
     phones = [p.phone for p in build(scn, seed) if p.phone is not None]
     return Identities(tuple(p.imsi for p in phones),
-                      tuple(p.imeisv for p in phones if p.reports_imeisv))
+                      tuple(p.imeisv for p in phones if p.reports_imeisv),
+                      tuple(p.msisdn for p in phones if p.msisdn is not None))

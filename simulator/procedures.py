@@ -1,11 +1,14 @@
-"""EPS procedures over S1 (TS 23.401 §5.3), as message sequences between eNBs and the MME.
+"""EPS procedures (TS 23.401 §5.3), as message sequences between eNBs, the MME and its peers.
 
 `Core` is the simulated MME with its eNBs: it allocates S1AP UE ids (one
 eNB-UE-S1AP-ID per eNB and connection, one MME-UE-S1AP-ID per
 connection) and M-TMSIs, and appends timestamped `Message`s.  Each
 procedure starts at exactly the instant it is given (that first message
 carries the cell when the procedure is a move) and returns the time of
-its last message.
+its last message.  The S11 and S6a messages an S1AP message triggers
+(`mme_peers`) are spread over the gap that follows it; they draw on a
+random generator of their own, so the S1AP messages are the same with
+`core_signalling` on or off.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import random
 from dataclasses import dataclass
 
 from simulator import nas
-from simulator.messages import S1APMessages
+from simulator.messages import S1APMessages, enb_s1u_teid, sgw_s1u_teid
+from simulator.mme_peers import Exchange, MMEPeers, NoPeers
 from simulator.population import Phone
 from simulator.scenario import CellSpec, Scenario
 
@@ -23,7 +27,8 @@ STREAMS = 4  # SCTP streams per association: 0 for non UE-associated signalling
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One S1AP message on the S1 link of eNB `enb` at `t_us` microseconds."""
+    """One message at `t_us` microseconds on `link`: "s1" (the S1-MME link of eNB `enb`),
+    "s11" (MME - S-GW) or "s6a" (MME - HSS); `uplink`: towards the MME."""
 
     t_us: int
     enb: int
@@ -31,6 +36,7 @@ class Message:
     stream: int
     name: str
     payload: bytes
+    link: str = "s1"
 
 
 class UE:
@@ -52,23 +58,36 @@ class UE:
 class Core:
     """The MME and its eNBs; collects the messages of every procedure."""
 
-    __slots__ = ("scn", "s1", "out", "_r", "_next_enb_ue", "_next_mme_ue", "_mtmsis", "_ksi")
+    __slots__ = ("scn", "s1", "peers", "out", "_r", "_next_enb_ue", "_next_mme_ue", "_mtmsis",
+                 "_ksi")
 
-    def __init__(self, scn: Scenario, r: random.Random) -> None:
+    def __init__(self, scn: Scenario, r: random.Random, peers_r: random.Random) -> None:
         self.scn, self.s1, self.out, self._r = scn, S1APMessages(scn.network), [], r
+        self.peers = MMEPeers(scn.network, peers_r) if scn.network.core_signalling else NoPeers()
         self._next_enb_ue = {e.id: r.randrange(1, 1000) for e in scn.enbs}
         self._next_mme_ue = r.randrange(1, 1 << 20)
         self._mtmsis: set[int] = set()
         self._ksi = 1
 
     # -- plumbing ------------------------------------------------------------------
-    def _say(self, t: int, enb: int, uplink: bool, stream: int, name: str, payload: bytes) -> int:
+    def _say(self, t: int, enb: int, uplink: bool, stream: int, name: str, payload: bytes,
+             then: list[Exchange] | None = None) -> int:
         self.out.append(Message(t, enb, uplink, stream, name, payload))
-        return t + self._r.randint(4_000, 30_000)  # next hop 4-30 ms later
+        nxt = t + self._r.randint(4_000, 30_000)  # next hop 4-30 ms later
+        if then:  # what the message triggers on S11 / S6a, before the next S1AP message
+            self._place(t, nxt, then)
+        return nxt
 
-    def _ue_say(self, t: int, ue: UE, uplink: bool, name: str, payload: bytes) -> int:
+    def _place(self, start: int, stop: int, exchanges: list[Exchange]) -> None:
+        """Spread S11 / S6a messages evenly over the open interval (start, stop) µs."""
+        step = (stop - start) // (len(exchanges) + 1)
+        for i, x in enumerate(exchanges, start=1):
+            self.out.append(Message(start + i * step, 0, x.to_mme, 0, x.name, x.payload, x.link))
+
+    def _ue_say(self, t: int, ue: UE, uplink: bool, name: str, payload: bytes,
+                then: list[Exchange] | None = None) -> int:
         stream = 1 + ue.enb_ue % (STREAMS - 1)
-        return self._say(t, ue.cell.enb_id, uplink, stream, name, payload)
+        return self._say(t, ue.cell.enb_id, uplink, stream, name, payload, then)
 
     def _connect(self, ue: UE, new_mme_id: bool = True) -> None:
         """Allocate the S1AP UE ids of a new connection (only the eNB's on a path switch)."""
@@ -90,32 +109,44 @@ class Core:
     # -- procedures ----------------------------------------------------------------
     def s1_setup(self, t: int) -> int:
         """S1 Setup of every eNB."""
+        then = self.peers.capabilities()  # the S6a association comes up with the first eNB
         for enb in self.scn.enbs:
-            t = self._say(t, enb.id, True, 0, "S1SetupRequest", self.s1.s1_setup_request(enb))
+            t = self._say(t, enb.id, True, 0, "S1SetupRequest", self.s1.s1_setup_request(enb),
+                          then)
+            then = None
             t = self._say(t, enb.id, False, 0, "S1SetupResponse", self.s1.s1_setup_response())
         return t
 
     def attach(self, t: int, ue: UE) -> int:
         """Power-on: attach with the IMSI the first time, with the last GUTI after."""
         self._connect(ue)
-        cell, s1 = ue.cell, self.s1
-        ident = ue.guti if ue.guti is not None else ue.phone.imsi
+        cell, s1, phone, peers = ue.cell, self.s1, ue.phone, self.peers
+        ident = ue.guti if ue.guti is not None else phone.imsi
         mtmsi = ue.guti.mtmsi if ue.guti is not None else None
+        ue_ip = bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])
+        asks_imeisv = phone.reports_imeisv and not ue.attached_before
+        # S6a authentication, then (after the IMEISV, which the MEI IE needs) the session
+        then = peers.authenticate(ue.index, phone.imsi)
+        session = [] if asks_imeisv else peers.create_session(
+            ue.index, phone.imsi, phone.msisdn, phone.imeisv if phone.reports_imeisv else None,
+            cell, ue_ip, sgw_s1u_teid(ue.mme_ue))
         t = self._ue_say(t, ue, True, "InitialUEMessage/AttachRequest", s1.initial_ue_message(
-            ue.enb_ue, nas.attach_request(ident), cell, "mo-Signalling", mtmsi))
-        if ue.phone.reports_imeisv and not ue.attached_before:
+            ue.enb_ue, nas.attach_request(ident), cell, "mo-Signalling", mtmsi), then + session)
+        if asks_imeisv:
             t = self._ue_say(t, ue, False, "DownlinkNASTransport/IdentityRequest",
                              s1.downlink_nas(ue.mme_ue, ue.enb_ue, nas.identity_request_imeisv()))
             t = self._ue_say(t, ue, True, "UplinkNASTransport/IdentityResponse", s1.uplink_nas(
-                ue.mme_ue, ue.enb_ue, nas.identity_response_imeisv(ue.phone.imeisv), cell))
+                ue.mme_ue, ue.enb_ue, nas.identity_response_imeisv(phone.imeisv), cell),
+                peers.create_session(ue.index, phone.imsi, phone.msisdn, phone.imeisv, cell,
+                                     ue_ip, sgw_s1u_teid(ue.mme_ue)))
         ue.guti, ue.reg_tac = self._new_guti(), cell.tac
-        ue_ip = bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])
         accept = nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
         t = self._ue_say(t, ue, False, "InitialContextSetupRequest/AttachAccept",
                          s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, accept,
                                                           self._r.getrandbits(256)))
         t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
-                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)))
+                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
+                         self._modify(ue))
         t = self._ue_say(t, ue, True, "UplinkNASTransport/AttachComplete",
                          s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.attach_complete(), cell))
         ue.registered = ue.attached_before = True
@@ -126,6 +157,7 @@ class Core:
         """Service Request from idle (after paging when mobile terminated)."""
         s1, cell = self.s1, ue.cell
         if paged:
+            self._place(t - 4_000, t, self.peers.downlink_data(ue.index))  # data for the UE
             for enb in self.scn.enbs:
                 if enb.tac == ue.reg_tac:
                     self._say(t, enb.id, False, 0, "Paging",
@@ -140,7 +172,8 @@ class Core:
                          s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
                                                           self._r.getrandbits(256)))
         t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
-                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)))
+                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
+                         self._modify(ue))
         return self._ue_say(t, ue, False, "LocationReportingControl",
                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
 
@@ -178,7 +211,8 @@ class Core:
             mme_ue = ue.mme_ue  # the MME keeps its id; the target eNB allocates its own
             self._connect(ue, new_mme_id=False)
             t = self._ue_say(t, ue, True, "PathSwitchRequest",
-                             s1.path_switch_request(ue.enb_ue, mme_ue, cell, self._ip(cell)))
+                             s1.path_switch_request(ue.enb_ue, mme_ue, cell, self._ip(cell)),
+                             self._modify(ue))
             t = self._ue_say(t, ue, False, "PathSwitchRequestAcknowledge",
                              s1.path_switch_request_acknowledge(mme_ue, ue.enb_ue,
                                                                 self._r.getrandbits(256)))
@@ -196,7 +230,8 @@ class Core:
         s1 = self.s1
         if requested:
             t = self._ue_say(t, ue, True, "UEContextReleaseRequest",
-                             s1.ue_context_release_request(ue.mme_ue, ue.enb_ue))
+                             s1.ue_context_release_request(ue.mme_ue, ue.enb_ue),
+                             self.peers.release(ue.index))
         t = self._ue_say(t, ue, False, "UEContextReleaseCommand",
                          s1.ue_context_release_command(ue.mme_ue, ue.enb_ue, cause))
         t = self._ue_say(t, ue, True, "UEContextReleaseComplete",
@@ -207,16 +242,21 @@ class Core:
     def detach(self, t: int, ue: UE) -> int:
         """Power-off: Detach Request (switch off) in the current connection or a new one."""
         req = nas.detach_request_switch_off(ue.guti, self._ksi)
+        then = self.peers.detach(ue.index, ue.phone.imsi)  # Delete Session, perhaps Purge-UE
         if ue.connected:
             t = self._ue_say(t, ue, True, "UplinkNASTransport/DetachRequest",
-                             self.s1.uplink_nas(ue.mme_ue, ue.enb_ue, req, ue.cell))
+                             self.s1.uplink_nas(ue.mme_ue, ue.enb_ue, req, ue.cell), then)
         else:
             self._connect(ue)
             t = self._ue_say(t, ue, True, "InitialUEMessage/DetachRequest",
                              self.s1.initial_ue_message(ue.enb_ue, req, ue.cell, "mo-Signalling",
-                                                        ue.guti.mtmsi))
+                                                        ue.guti.mtmsi), then)
         ue.registered = False
         return self.release(t, ue, ("nas", "detach"), requested=False)
+
+    def _modify(self, ue: UE) -> list[Exchange]:
+        """Modify Bearer on S11: the eNB's S1-U F-TEID (and the ULI if the cell changed)."""
+        return self.peers.modify(ue.index, ue.cell, self._ip(ue.cell), enb_s1u_teid(ue.enb_ue))
 
     def _ip(self, cell: CellSpec) -> str:
         return next(e.ip for e in self.scn.enbs if e.id == cell.enb_id)

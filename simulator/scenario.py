@@ -19,6 +19,7 @@ from wire.report import parse_iso
 
 BUILTIN = Path(__file__).resolve().parent / "scenarios"
 AT_END = ("switch-off", "stay-on")  # what phones still on do when the scenario ends
+SGW_IP, HSS_IP, PGW_IP = "10.0.0.2", "10.0.0.3", "10.0.0.4"  # defaults of [network]
 
 __all__ = ["Scenario", "ScenarioError", "load", "parse"]
 
@@ -64,7 +65,11 @@ class Enb:
 
 @dataclass(frozen=True, slots=True)
 class Network:
-    """The operator's PLMN and MME."""
+    """The operator's PLMN, its MME and the MME's peers (S-GW on S11, HSS on S6a).
+
+    `core_signalling`: the capture holds S11 GTPv2-C and S6a Diameter beside S1AP.
+    The P-GW is never on the captured links: its address appears in F-TEIDs only.
+    """
 
     mcc: str
     mnc: str
@@ -72,6 +77,10 @@ class Network:
     mme_group_id: int
     mme_code: int
     t3412: int  # periodic TAU timer, seconds
+    core_signalling: bool = True
+    sgw_ip: str = SGW_IP
+    hss_ip: str = HSS_IP
+    pgw_ip: str = PGW_IP
 
     @property
     def plmn(self) -> str:
@@ -81,11 +90,13 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class Population:
-    """How many people, how many carry the operator's SIM, how many report an IMEISV."""
+    """How many people, how many carry the operator's SIM, how many report an IMEISV, how
+    many SIMs have a phone number (MSISDN)."""
 
     people: int
     operator_phones: int
     imeisv_share: float
+    msisdn_share: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +167,8 @@ def parse(text: str, file: str = "<scenario>") -> Scenario:
     _unique(top, "zones", [z.id for z in zones])
     enbs = tuple(_enb(f, {z.id for z in zones}, network) for f in top.tables("enbs"))
     _unique(top, "enbs", [e.id for e in enbs])
-    _unique(top, "enbs", [e.ip for e in enbs] + [network.mme_ip])
+    _unique(top, "enbs", [e.ip for e in enbs] + [network.mme_ip, network.sgw_ip, network.hss_ip,
+                                                  network.pgw_ip])
     served = {c.zone for e in enbs for c in e.cells}
     for z in zones:
         if z.id not in served:
@@ -186,8 +198,8 @@ def _unique(f: Fields, key: str, values: list) -> None:
         seen.add(v)
 
 
-def _ipv4(f: Fields, key: str) -> str:
-    v = f.text(key)
+def _ipv4(f: Fields, key: str, default: str | None = None) -> str:
+    v = f.text(key, default)
     try:
         return str(ipaddress.IPv4Address(v))
     except ValueError:
@@ -205,7 +217,11 @@ def _network(f: Fields) -> Network:
         raise f.fail("t3412_minutes", "must be at most 31 or a multiple of 6 (NAS GPRS timer)",
                      t3412)
     net = Network(mcc, mnc, _ipv4(f, "mme_ip"), f.integer("mme_group_id", 0, 0xFFFF),
-                  f.integer("mme_code", 0, 0xFF), t3412 * 60)
+                  f.integer("mme_code", 0, 0xFF), t3412 * 60,
+                  core_signalling=f.flag("core_signalling", True),
+                  sgw_ip=_ipv4(f, "sgw_ip", SGW_IP),
+                  hss_ip=_ipv4(f, "hss_ip", HSS_IP),
+                  pgw_ip=_ipv4(f, "pgw_ip", PGW_IP))
     f.done()
     return net
 
@@ -236,7 +252,8 @@ def _enb(f: Fields, zones: set[str], net: Network) -> Enb:
 def _population(f: Fields) -> Population:
     people = f.integer("people", 1, 10_000_000)
     p = Population(people, f.integer("operator_phones", 0, people),
-                   f.number("imeisv_share", 0.0, 1.0, 0.0))
+                   f.number("imeisv_share", 0.0, 1.0, 0.0),
+                   f.number("msisdn_share", 0.0, 1.0, 1.0))
     f.done()
     return p
 

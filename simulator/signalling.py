@@ -42,7 +42,7 @@ class _Run:
 
     def __init__(self, scn: Scenario, seed: int) -> None:
         self.r = rng(seed, "signalling")
-        self.core = Core(scn, self.r)
+        self.core = Core(scn, self.r, rng(seed, "core-peers"))
         self.agenda: list = []
         self.ues: list[UE] = []
         self.upcoming: list[deque[int]] = []

@@ -6,6 +6,10 @@ within a bin (aligned to multiples of `bin_seconds` since the epoch) its
 on-time is split over the cells it was in, and it is present in the cell
 with the most on-time, ties going to the cell entered first in the bin.
 A phone with no on-time in a bin is not present.
+
+`zone_devices`: the distinct phones present (by that rule, in at least one bin)
+in a zone's cells over the whole scenario, by segment (the simulator's phones are
+the operator's own subscribers: "domestic").
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterable
 
 from simulator.mobility import PhoneTimeline, Step
 from simulator.scenario import CellSpec, Scenario
-from wire.report import cell_presence_row, new_report
+from wire.report import cell_presence_row, new_report, zone_devices_row
 
 
 def on_time(steps: Iterable[Step], end: int, bin_seconds: int
@@ -57,9 +61,24 @@ def presence(timelines: Iterable[PhoneTimeline], end: int, bin_seconds: int
     return counts
 
 
+def zone_devices(timelines: Iterable[PhoneTimeline], end: int, bin_seconds: int
+                 ) -> dict[str, int]:
+    """{zone: distinct phones present there in at least one bin}."""
+    counts: dict[str, int] = {}
+    for tl in timelines:
+        zones = {cell.zone for cell in map(present_cell, on_time(tl.steps, end, bin_seconds)
+                                           .values()) if cell is not None}
+        for zone in zones:
+            counts[zone] = counts.get(zone, 0) + 1
+    return counts
+
+
 def document(scn: Scenario, timelines: Iterable[PhoneTimeline]) -> dict:
     """truth.json: the report/truth schema of `wire.report`."""
+    timelines = list(timelines)
     plmn = scn.network.plmn
     rows = [cell_presence_row(plmn, cell.tac, cell.eci, start, scn.bin_seconds, n)
             for (start, cell), n in presence(timelines, scn.end, scn.bin_seconds).items()]
-    return new_report(rows)
+    zones = [zone_devices_row(zone, scn.start, scn.end, n, {"domestic": n})
+             for zone, n in zone_devices(timelines, scn.end, scn.bin_seconds).items()]
+    return new_report(rows, zones)

@@ -94,5 +94,5 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) 
     sim = identities("tiny", 5)
     blobs = {"live.stdout": out, "live.stderr": err, "agg.stdout": agg_out,
              "agg.stderr": agg_err, "db": db.read_bytes(), "report": report}
-    found = needles(imsis | set(sim.imsis)) | needles(msisdns) | needles(set(sim.imeisvs), kind=3)
+    found = needles(imsis | set(sim.imsis)) | needles(msisdns | set(sim.msisdns)) | needles(set(sim.imeisvs), kind=3)
     assert scan(blobs, found) == []

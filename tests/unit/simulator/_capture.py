@@ -1,5 +1,8 @@
 """Test helpers: read the simulator's pcap with struct, and follow subscribers through
-the S1AP/NAS messages with pycrate, independently of the simulator's own state."""
+the S1AP/NAS messages with pycrate, independently of the simulator's own state.
+
+A frame's protocol is what its transport says: SCTP PPID 18 S1AP, PPID 46 Diameter,
+UDP port 2123 GTPv2-C."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ class Frame:
     t_us: int
     eth: bytes
     ip: bytes
-    sctp: bytes
+    transport: bytes  # the SCTP packet or UDP datagram
 
     @property
     def src(self) -> str:
@@ -32,10 +35,20 @@ class Frame:
         return ".".join(map(str, self.ip[16:20]))
 
     @property
+    def proto(self) -> str:
+        """'s1ap', 'diameter' or 'gtpv2' (anything else fails the test that meets it)."""
+        if self.ip[9] == 17 and struct.unpack_from("!HH", self.transport) == (2123, 2123):
+            return "gtpv2"
+        assert self.ip[9] == 132, self.ip[9]
+        return {18: "s1ap", 46: "diameter"}[struct.unpack_from("!I", self.transport, 24)[0]]
+
+    @property
     def payload(self) -> bytes:
-        """The S1AP message of the (single) DATA chunk."""
-        length = struct.unpack_from("!H", self.sctp, 14)[0]
-        return self.sctp[28:12 + length]
+        """The message of the (single) SCTP DATA chunk or of the UDP datagram."""
+        if self.ip[9] == 17:
+            return self.transport[8:]
+        length = struct.unpack_from("!H", self.transport, 14)[0]
+        return self.transport[28:12 + length]
 
 
 def read_pcap(path) -> list[Frame]:
@@ -54,6 +67,11 @@ def read_pcap(path) -> list[Frame]:
     return frames
 
 
+def s1ap_frames(path) -> list[Frame]:
+    """The S1AP frames of a capture."""
+    return [f for f in read_pcap(path) if f.proto == "s1ap"]
+
+
 def nas_of(name: str, ies: dict) -> bytes | None:
     """The NAS PDU of a decoded S1AP message (also inside an E-RAB setup item)."""
     if ID("id-NAS-PDU") in ies:
@@ -69,12 +87,23 @@ def observe(path, mme_ip: str) -> list[tuple[int, str, int | None]]:
     Identities are carried as a collector would: IMSI or GUTI in NAS, S-TMSI in
     S1AP, then S1AP UE ids (eNB id per eNB, MME id, source MME id of a path switch).
     """
+    return [(t, who, cell) for t, who, cell, _nas in follow(path, mme_ip)]
+
+
+def attaches(path, mme_ip: str) -> list[tuple[int, str, int]]:
+    """(time µs, IMSI, ECI) of every Attach Request, whatever identity it carries."""
+    return [(t, who, cell) for t, who, cell, nas in follow(path, mme_ip)
+            if nas == "EMMAttachRequest"]
+
+
+def follow(path, mme_ip: str) -> list[tuple[int, str, int | None, str | None]]:
+    """`observe`'s rows with the name of the NAS message (None without one)."""
     codec = S1APCodec()
     owner_of_mtmsi: dict[int, str] = {}
     by_enb_id: dict[tuple[str, int], str] = {}
     by_mme_id: dict[int, str] = {}
     out = []
-    for f in read_pcap(path):
+    for f in s1ap_frames(path):
         uplink = f.dst == mme_ip
         enb = f.src if uplink else f.dst
         name, ies = codec.decode(f.payload)
@@ -95,11 +124,12 @@ def observe(path, mme_ip: str) -> list[tuple[int, str, int | None]]:
             by_mme_id[ies[ID("id-MME-UE-S1AP-ID")]] = who
         if msg is not None and not uplink and "GUTI" in msg._by_name and not msg["GUTI"].get_trans():
             owner_of_mtmsi[msg["GUTI"][2].decode()[4]] = who
+        nas_name = None if msg is None else msg._name
         if ID("id-EUTRAN-CGI") in ies:
             assert who is not None, name
-            out.append((f.t_us, who, ies[ID("id-EUTRAN-CGI")]["cell-ID"][0]))
-        if msg is not None and msg._name == "EMMDetachRequestMO":
-            out.append((f.t_us, who, None))
+            out.append((f.t_us, who, ies[ID("id-EUTRAN-CGI")]["cell-ID"][0], nas_name))
+        if nas_name == "EMMDetachRequestMO":
+            out.append((f.t_us, who, None, nas_name))
     return out
 
 

@@ -34,8 +34,11 @@ def test_summary_line_and_files(tmp_path, capsys):
     assert main(["generate", "--scenario", "tiny", "--out", str(tmp_path)]) == 0
     line = capsys.readouterr().out
     assert line.count("\n") == 1 and "12 people, 8 phones" in line and str(tmp_path) in line
+    assert "messages (S1AP " in line and ", GTPv2-C " in line and ", Diameter " in line
     summary = json.loads((tmp_path / "scenario.json").read_text())
     assert (summary["seed"], summary["bins"], summary["phones"]) == (1, 12, 8)
+    assert set(summary["by_link"]) == {"s1", "s11", "s6a"}
+    assert sum(summary["by_link"].values()) == summary["messages"]
     truth = json.loads((tmp_path / "truth.json").read_text())
     assert truth["schema"] == SCHEMA and len(truth["cell_presence"]) == summary["presence_rows"]
     assert len(truth["cell_presence"]) >= 20
@@ -52,7 +55,8 @@ def test_summary_line_and_files(tmp_path, capsys):
 def test_no_identity_outside_the_capture(tiny_out):
     out, _ = tiny_out
     ids = population.identities("tiny", SEED)
-    needles = [i.encode() for i in ids.imsis + ids.imeisvs]
+    assert ids.msisdns  # tiny has numbers (in the capture's S11 and S6a only)
+    needles = [i.encode() for i in ids.imsis + ids.imeisvs + ids.msisdns]
     needles += [i[5:].encode() for i in ids.imsis]  # the MSIN alone
     for name in FILES[1:]:
         data = (out / name).read_bytes()

@@ -20,6 +20,19 @@ def test_tiny_loads_as_documented():
     assert {c.eci for c in s.cells} >= {4101 << 8 | 1, 4203 << 8 | 2}
     assert (s.population.people, s.population.operator_phones) == (12, 8)
     assert s.behaviour.at_end == "switch-off"
+    net = s.network
+    assert (net.core_signalling, net.sgw_ip, net.hss_ip, net.pgw_ip) == (
+        True, "10.0.0.2", "10.0.0.3", "10.0.0.4")
+    assert s.population.msisdn_share == 0.75
+
+
+def test_core_network_keys_have_defaults():
+    keys = ("core_signalling", "sgw_ip", "hss_ip", "pgw_ip", "msisdn_share")
+    text = "\n".join(line for line in TINY.splitlines() if not line.startswith(keys))
+    s = parse(text, "city.toml")
+    assert (s.network.core_signalling, s.network.sgw_ip, s.network.hss_ip) == (
+        True, "10.0.0.2", "10.0.0.3")
+    assert s.population.msisdn_share == 1.0
 
 
 def test_a_path_works_like_a_name(tmp_path):
@@ -56,6 +69,16 @@ def _error(text: str) -> str:
      "city.toml: behaviour.session_seconds: must be [min, max]"),
     ('start = "2026-12-08T17:00:00Z"', 'start = "tomorrow"',
      "city.toml: scenario.start: must be a UTC time like 2026-12-08T17:00:00Z, got 'tomorrow'"),
+    ("core_signalling = true", "core_signalling = 1",
+     "city.toml: network.core_signalling: must be true or false, got 1"),
+    ('sgw_ip = "10.0.0.2"', 'sgw_ip = "10.0.1.2"',
+     "city.toml: enbs: must not repeat, got '10.0.1.2'"),
+    ('hss_ip = "10.0.0.3"', 'hss_ip = "10.0.0.1"',
+     "city.toml: enbs: must not repeat, got '10.0.0.1'"),
+    ('pgw_ip = "10.0.0.4"', 'pgw_ip = "pgw"',
+     "city.toml: network.pgw_ip: must be an IPv4 address, got 'pgw'"),
+    ("msisdn_share = 0.75", "msisdn_share = 2",
+     "city.toml: population.msisdn_share: must be a number in 0.0..1.0, got 2"),
     ("hours = 3", "hourz = 3", "city.toml: scenario.hours: missing"),
     ("bin_seconds = 900", "bin_seconds = 900\nbins = 4", "city.toml: scenario.bins: unknown key"),
     ("mme_code = 1", "mme_code = 1\n[extra]", "city.toml: extra: unknown key"),

@@ -1,33 +1,66 @@
-"""Wireshark agrees: every frame of tiny dissects as S1AP, nothing malformed, no expert
-warning, and every SCTP checksum verifies as CRC32c (skipped without tshark)."""
+"""Wireshark agrees: every frame of tiny dissects as S1AP, GTPv2 or DIAMETER, nothing
+malformed, no expert info at all, every SCTP checksum verifies as CRC32c and every UDP
+checksum as correct; the IMSIs tshark reads in Create Session Requests and in S6a
+User-Names are the phones' (skipped without tshark)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from collections import Counter
 
 import pytest
 
+from simulator import population
+from tests.unit.simulator.conftest import SEED
+
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
+PREFIXES = {"s1": "eth:ethertype:ip:sctp:s1ap", "s11": "eth:ethertype:ip:udp:gtp:gtpv2",
+            "s6a": "eth:ethertype:ip:sctp:diameter"}
 
 
 def _tshark(*args: str) -> str:
-    proc = subprocess.run([TSHARK, "-o", "sctp.checksum:CRC-32C", *args], capture_output=True,
-                          text=True, timeout=300, check=True)
+    proc = subprocess.run([TSHARK, "-o", "sctp.checksum:CRC-32C", "-o", "udp.check_checksum:TRUE",
+                           *args], capture_output=True, text=True, timeout=300, check=True)
     return proc.stdout
 
 
-def test_every_frame_is_clean_s1ap(tiny_out):
+def test_every_frame_is_clean_s1ap_gtpv2_or_diameter(tiny_out):
     out, summary = tiny_out
     rows = _tshark("-r", str(out / "s1.pcap"), "-T", "fields", "-e", "frame.protocols",
-                   "-e", "sctp.checksum.status", "-e", "_ws.expert.severity").splitlines()
+                   "-e", "sctp.checksum.status", "-e", "udp.checksum.status",
+                   "-e", "_ws.expert.severity").splitlines()
     assert len(rows) == summary.messages
+    links = Counter()
     for n, row in enumerate(rows, start=1):
-        protocols, checksum, expert = (row.split("\t") + ["", "", ""])[:3]
-        assert protocols.startswith("eth:ethertype:ip:sctp:s1ap"), (n, protocols)
-        assert checksum == "1", (n, "checksum status", checksum)  # 1 = good
+        protocols, sctp_ok, udp_ok, expert = (row.split("\t") + ["", "", "", ""])[:4]
+        link = next((k for k, p in PREFIXES.items() if protocols.startswith(p)), None)
+        assert link is not None, (n, protocols)
+        links[link] += 1
+        if link == "s11":
+            assert udp_ok == "1" and sctp_ok == "", (n, "checksum status", udp_ok)  # 1 = good
+        else:
+            assert sctp_ok == "1" and udp_ok == "", (n, "checksum status", sctp_ok)
         assert expert == "", (n, "expert info", expert)
+    assert links == summary.by_link and len(links) == 3
     verbose = _tshark("-r", str(out / "s1.pcap"), "-V")
     assert "malformed" not in verbose.lower()
     assert verbose.count("Non-Access-Stratum (NAS)PDU") >= 100
+
+
+def test_tshark_reads_the_phones_imsis_on_s11_and_s6a(tiny_out):
+    out, _ = tiny_out
+    rows = _tshark("-r", str(out / "s1.pcap"), "-Y", "gtpv2.message_type == 32 || "
+                   "(diameter.flags.request == 1 && diameter.cmd.code in {316, 318, 321})",
+                   "-T", "fields", "-e", "gtpv2.message_type", "-e", "e212.imsi",
+                   "-e", "diameter.User-Name").splitlines()
+    imsis = set(population.identities("tiny", SEED).imsis)
+    seen = {"gtpv2": set(), "diameter": set()}
+    for row in rows:
+        gtp, imsi, user = row.split("\t")
+        if gtp:
+            seen["gtpv2"].add(imsi)
+        else:
+            seen["diameter"].add(user)
+    assert seen == {"gtpv2": imsis, "diameter": imsis}
