@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--db", required=True, metavar="FILE", help="DuckDB database file")
     rep.add_argument("--format", choices=FORMATS, default="table",
                      help="output format (default: table)")
+    rep.add_argument("--reference", metavar="DIR",
+                     help="reference folder (cells.csv with zones): adds distinct devices"
+                          " per zone from the sketches")
     return parser
 
 
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             config = serve_config(args.listen, args.db, args.curve_secret, args.allow)
         else:
-            config = report_config(args.db, args.format)
+            config = report_config(args.db, args.format, args.reference)
     except ConfigError as exc:
         print(f"aggregator {args.command}: {exc}", file=sys.stderr)
         return app.EXIT_USAGE

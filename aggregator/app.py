@@ -68,7 +68,7 @@ def report(config: ReportConfig, out: TextIO | None = None) -> int:
     """Print the report of the store in the configured format; the exit status."""
     try:
         with Store(config.db, read_only=True) as store:
-            doc = build_report(store)
+            doc = build_report(store, cells=config.cells)
     except StoreError as exc:
         return _fail("report", str(exc))
     (out or sys.stdout).write(RENDERERS[config.format](doc))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wire.curve import CurveKeyError, allow_list, load_secret
+from wire.reference import ReferenceError as ReferenceFileError
+from wire.reference import read_cells
 
 FORMATS = ("table", "json")
 _TCP_RE = re.compile(r"^tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\*|[0-9]{1,5})$")
@@ -38,6 +40,7 @@ class ReportConfig:
 
     db: Path
     format: str
+    cells: list | None = None  # the reference cells.csv (wire.reference.Cell), with zones
 
 
 def check_endpoint(endpoint: str) -> str:
@@ -83,11 +86,21 @@ def serve_config(listen: str, db: str, curve_secret: str | None = None,
     return ServeConfig(check_endpoint(listen), path, curve, Path(allow) if allow else None)
 
 
-def report_config(db: str, fmt: str) -> ReportConfig:
-    """Check the options of `report`: the database file must exist."""
+def report_config(db: str, fmt: str, reference: str | None = None) -> ReportConfig:
+    """Check the options of `report`: the database file must exist; the reference folder,
+    when given, must hold a readable cells.csv (errors name the file, line and value)."""
     path = Path(db)
     if not path.is_file():
         raise ConfigError(f"--db: no such database file {db!r}")
     if fmt not in FORMATS:
         raise ConfigError(f"--format: invalid format {fmt!r} (one of {', '.join(FORMATS)})")
-    return ReportConfig(path, fmt)
+    cells = None
+    if reference is not None:
+        folder = Path(reference)
+        if not folder.is_dir():
+            raise ConfigError(f"--reference: no such folder {reference!r}")
+        try:
+            cells = read_cells(str(folder / "cells.csv"))
+        except ReferenceFileError as exc:
+            raise ConfigError(f"--reference: {exc}") from None
+    return ReportConfig(path, fmt, cells)

@@ -12,17 +12,33 @@ from __future__ import annotations
 import json
 
 from aggregator.store import Store
-from wire.report import cell_presence_row, new_report
+from aggregator.uniques import unique_by_group
+from wire.reference import Cell
+from wire.report import cell_presence_row, new_report, zone_devices_row
+from wire.tally import SKETCH_SECONDS
 
 TABLE_COLUMNS = ("start", "plmn", "tac", "cell", "devices")
 _RIGHT = frozenset(("tac", "cell", "devices"))
 
 
-def build_report(store: Store, start: int | None = None, end: int | None = None) -> dict:
-    """The report document of everything in `store` (bins in [start, end) when given)."""
+def build_report(store: Store, start: int | None = None, end: int | None = None,
+                 cells: list[Cell] | None = None) -> dict:
+    """The report document of everything in `store` (bins in [start, end) when given);
+    with the reference `cells`, also the distinct devices per zone over the period."""
+    presence = store.cell_presence(start, end)
     rows = [cell_presence_row(p.plmn, p.tac, p.cell, p.start, p.seconds, p.devices)
-            for p in store.cell_presence(start, end)]
-    return new_report(rows)
+            for p in presence]
+    if cells is None:
+        return new_report(rows)
+    sketches = store.sketches(start, end)
+    zones = []
+    if sketches:
+        lo = start if start is not None else min(s[0] for s in sketches)
+        hi = end if end is not None else max(s[0] for s in sketches) + SKETCH_SECONDS
+        group_of = {(c.plmn, c.cell): c.zone for c in cells if c.zone}
+        zones = [zone_devices_row(zone, lo, hi, u.devices, u.by_segment, u.ci95)
+                 for zone, u in unique_by_group(sketches, group_of).items()]
+    return new_report(rows, zones)
 
 
 def render_json(doc: dict) -> str:

@@ -5,7 +5,9 @@ One file holds every tally batch received. Two tables:
 - `batches`: one row per batch key (collector, epoch, seq), the
   de-duplication record (DESIGN.md, "Transport": duplicates are dropped
   by key);
-- `presence`: the rows of each batch, tagged with the batch key.
+- `presence`: the rows of each batch, tagged with the batch key;
+- `sketches`: the HLL sketches of each batch (per cell, hour and segment, compact
+  DataSketches bytes), unioned on demand over any cells and hours (`unique_devices`).
 
 `Store.put` writes both in one transaction, so a batch is either wholly
 stored (and may be acknowledged) or not at all. Only one process can open
@@ -24,7 +26,7 @@ import duckdb
 
 from wire.tally import TallyBatch
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS batches (collector VARCHAR NOT NULL, epoch BIGINT NOT NULL,"
@@ -33,11 +35,19 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS presence (collector VARCHAR NOT NULL, epoch BIGINT NOT NULL,"
     " seq BIGINT NOT NULL, bin_start BIGINT NOT NULL, bin_seconds INTEGER NOT NULL,"
     " plmn VARCHAR NOT NULL, tac INTEGER NOT NULL, cell BIGINT NOT NULL,"
-    " devices BIGINT NOT NULL)",
+    " devices BIGINT NOT NULL, segment VARCHAR NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sketches (collector VARCHAR NOT NULL, epoch BIGINT NOT NULL,"
+    " seq BIGINT NOT NULL, hour_start BIGINT NOT NULL, plmn VARCHAR NOT NULL,"
+    " tac INTEGER NOT NULL, cell BIGINT NOT NULL, segment VARCHAR NOT NULL,"
+    " sketch BLOB NOT NULL)",
 )
 _INSERT_ROWS = (
     "INSERT INTO presence SELECT ?, ?, ?, unnest(?), ?, unnest(?), unnest(?), unnest(?),"
-    " unnest(?)"
+    " unnest(?), unnest(?)"
+)
+_INSERT_SKETCHES = (
+    "INSERT INTO sketches SELECT ?, ?, ?, unnest(?), unnest(?), unnest(?), unnest(?),"
+    " unnest(?), unnest(?)"
 )
 _LOCK_RE = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
@@ -128,7 +138,7 @@ class Store:
                 return "duplicate"
             con.execute("INSERT INTO batches (collector, epoch, seq, bin_seconds, rows)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        [*batch.key, batch.bin_seconds, len(batch.presence)])
+                        [*batch.key, batch.bin_seconds, len(batch.presence) + len(batch.sketches)])
             self._insert_rows(batch)
             con.execute("COMMIT")
         except BaseException:
@@ -142,15 +152,22 @@ class Store:
             self._con.execute("ROLLBACK")
 
     def _insert_rows(self, batch: TallyBatch) -> None:
-        """Insert the presence rows of `batch` (inside put's transaction)."""
+        """Insert the presence rows and sketches of `batch` (inside put's transaction)."""
         rows = batch.presence
-        if not rows:
-            return
-        self._con.execute(_INSERT_ROWS, [
-            *batch.key,
-            [r.bin_start for r in rows], batch.bin_seconds, [r.plmn for r in rows],
-            [r.tac for r in rows], [r.cell for r in rows], [r.devices for r in rows],
-        ])
+        if rows:
+            self._con.execute(_INSERT_ROWS, [
+                *batch.key,
+                [r.bin_start for r in rows], batch.bin_seconds, [r.plmn for r in rows],
+                [r.tac for r in rows], [r.cell for r in rows], [r.devices for r in rows],
+                [r.segment for r in rows],
+            ])
+        sk = batch.sketches
+        if sk:
+            self._con.execute(_INSERT_SKETCHES, [
+                *batch.key, [r.hour_start for r in sk], [r.plmn for r in sk],
+                [r.tac for r in sk], [r.cell for r in sk], [r.segment for r in sk],
+                [r.sketch for r in sk],
+            ])
 
     def cell_presence(self, start: int | None = None, end: int | None = None
                       ) -> list[CellPresence]:
@@ -167,6 +184,17 @@ class Store:
             " GROUP BY bin_start, bin_seconds, plmn, tac, cell"
             " ORDER BY bin_start, plmn, tac, cell, bin_seconds", [lo, hi]).fetchall()
         return [CellPresence(*row) for row in rows]
+
+    def sketches(self, start: int | None = None, end: int | None = None
+                 ) -> list[tuple[int, str, int, int, str, bytes]]:
+        """(hour start, plmn, tac, cell, segment, sketch bytes) of the hours in [start, end)."""
+        lo = start if start is not None else -(2**62)
+        hi = end if end is not None else 2**62
+        return self._con.execute(
+            "SELECT hour_start, plmn, tac, cell, segment, sketch FROM sketches"
+            " WHERE hour_start >= ? AND hour_start < ?"
+            " ORDER BY hour_start, plmn, tac, cell, segment, collector, epoch, seq",
+            [lo, hi]).fetchall()
 
     def counts(self) -> tuple[int, int]:
         """(batches, presence rows) stored so far."""

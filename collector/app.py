@@ -42,8 +42,9 @@ class EdgePipeline:
     def __init__(self, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, counters: Counters) -> None:
         self.counters = counters
         self.decode = DecodeStage(pseudonymizer, counters)
-        self.presence = PresenceState(cfg.bin_seconds, cfg.timeout, cfg.lateness)
         self.tally = PresenceTally(cfg.collector_id, cfg.epoch, cfg.bin_seconds)
+        self.presence = PresenceState(cfg.bin_seconds, cfg.timeout, cfg.lateness,
+                                      on_close=self.tally.close_bin)
         self.events: Counter[str] = Counter()
         self.devices: set[int] = set()  # distinct pseudonyms seen (spine; a sketch later)
 
@@ -63,10 +64,13 @@ class EdgePipeline:
                     self.counters.drop("state", "unattributed")
                 continue
             self.devices.add(ev.subscriber)
+            mcc = ev.home_mcc
+            mcc = int(mcc) if mcc and mcc.isdigit() else 0
             if ev.off:
-                ok = self.presence.observe(ev.subscriber, ev.time, None)
+                ok = self.presence.observe(ev.subscriber, ev.time, None, mcc)
             elif ev.cell is not None and ev.tac is not None and not ev.target:
-                ok = self.presence.observe(ev.subscriber, ev.time, (ev.plmn, ev.tac, ev.cell))
+                ok = self.presence.observe(ev.subscriber, ev.time, (ev.plmn, ev.tac, ev.cell),
+                                           mcc)
             else:
                 continue
             if not ok:
@@ -79,13 +83,12 @@ class EdgePipeline:
 
     def finish(self) -> list[TallyBatch]:
         """End of input: close every remaining bin."""
-        return self._emit(self.presence.flush())
+        self.presence.flush()
+        return self.tally.push(final=True)
 
     def _emit(self, closed: list) -> list[TallyBatch]:
-        if not closed:
+        if not closed:  # the tally took the bins' devices when they closed (on_close)
             return []
-        for start, counts in closed:
-            self.tally.add(start, counts)
         return self.tally.push()
 
 
@@ -97,6 +100,8 @@ class ReplaySummary:
     events: Counter = field(default_factory=Counter)
     devices: int = 0
     rows: int = 0
+    sketches: int = 0
+    sketch_bytes: int = 0
     batches: int = 0
     acked: int = 0
     unacked: int = 0
@@ -116,6 +121,8 @@ def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], No
         for b in batches:
             summary.batches += 1
             summary.rows += len(b.presence)
+            summary.sketches += len(b.sketches)
+            summary.sketch_bytes += sum(len(r.sketch) for r in b.sketches)
             if sender is not None:
                 sender.send(b)
     return ship

@@ -32,11 +32,15 @@ class PresenceState:
 
     __slots__ = ("bin", "timeout", "lateness", "late", "_slot", "_free", "_cells", "_cell_ids",
                  "_key", "_used", "_cell", "_since", "_last", "_acc_bin", "_acc_cell",
-                 "_acc_secs", "_overflow", "_open_from", "_watermark")
+                 "_acc_secs", "_overflow", "_open_from", "_watermark", "_mcc", "on_close")
 
     def __init__(self, bin_seconds: int = 900, timeout: float = 7200.0,
-                 lateness: float = 60.0) -> None:
+                 lateness: float = 60.0, on_close=None) -> None:
         self.bin, self.timeout, self.lateness = bin_seconds, timeout, lateness
+        # on_close(bin start, cells, cell index, pseudonym, home MCC), the last three numpy
+        # arrays with one entry per device present in the bin: what tallies by segment and
+        # sketches need beyond the counts `advance` returns
+        self.on_close = on_close
         self.late = 0
         self._slot: dict[int, int] = {}         # pseudonym -> slot
         self._free: list[int] = []              # slots of devices gone, to reuse
@@ -50,6 +54,7 @@ class PresenceState:
         self._acc_bin = array("q")              # the bin of the one (bin, cell) held, or NONE
         self._acc_cell = array("i")
         self._acc_secs = array("d")
+        self._mcc = array("H")                  # home MCC as a number (0: not known)
         self._overflow: dict[int, dict[int, dict[int, float]]] = {}  # slot -> bin -> cell -> s
         self._open_from: int | None = None      # start of the oldest bin not yet closed
         self._watermark = float("-inf")
@@ -57,8 +62,9 @@ class PresenceState:
     def __len__(self) -> int:
         return len(self._slot)
 
-    def observe(self, device: int, t: float, cell: CellKey | None) -> bool:
-        """Record that `device` is in `cell` at time `t` (cell None: it left the network).
+    def observe(self, device: int, t: float, cell: CellKey | None, mcc: int = 0) -> bool:
+        """Record that `device` is in `cell` at time `t` (cell None: it left the network);
+        `mcc`, when not 0, is the home MCC of its subscription (kept for its segment).
 
         Returns False (and counts `late`) when the event is older than what is accounted.
         """
@@ -76,6 +82,8 @@ class PresenceState:
             return False
         else:
             self._account(slot, t)
+        if mcc:
+            self._mcc[slot] = mcc
         if cell is None:
             self._cell[slot] = NONE
         else:
@@ -96,11 +104,12 @@ class PresenceState:
             self._key[slot], self._used[slot] = device, 1
             self._cell[slot], self._since[slot], self._last[slot] = NONE, t, t
             self._acc_bin[slot], self._acc_cell[slot], self._acc_secs[slot] = NONE, NONE, 0.0
+            self._mcc[slot] = 0
         else:
             slot = len(self._key)
             for arr, value in ((self._key, device), (self._used, 1), (self._cell, NONE),
                                (self._since, t), (self._last, t), (self._acc_bin, NONE),
-                               (self._acc_cell, NONE), (self._acc_secs, 0.0)):
+                               (self._acc_cell, NONE), (self._acc_secs, 0.0), (self._mcc, 0)):
                 arr.append(value)
         self._slot[device] = slot
         return slot
@@ -196,7 +205,12 @@ class PresenceState:
             self._used[slot] = 0
             self._since[slot] = float("inf")
             self._free.append(slot)
-        present = winners[winners != NONE]
+        present_slots = np.flatnonzero(winners != NONE)
+        present = winners[present_slots]
+        if self.on_close is not None and present.size:
+            self.on_close(start, self._cells, present,
+                          np.frombuffer(self._key, dtype=np.uint64)[present_slots],
+                          np.frombuffer(self._mcc, dtype=np.uint16)[present_slots])
         counts = np.bincount(present, minlength=0) if present.size else np.zeros(0, np.int64)
         return {self._cells[c]: int(k) for c, k in enumerate(counts.tolist()) if k}
 

@@ -21,7 +21,8 @@ def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False,
         f"events        {_join(sorted(s.events.items()))}",
         f"dropped       {_join(drops)}",
         f"devices       {s.devices}",
-        f"tallies       {s.batches} batches, {s.rows} presence rows",
+        f"tallies       {s.batches} batches, {s.rows} presence rows, {s.sketches} sketches"
+        f" ({s.sketch_bytes / 1024:.0f} KiB)",
     ]
     slow = [(p, f"{n}/{r} ({100 * n / r:.1f} %)") for p, (r, n) in sorted(s.fallbacks.items()) if r]
     if slow:

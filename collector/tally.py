@@ -1,36 +1,129 @@
 """Per-bin tallies turned into versioned batches (Telegraf's aggregator contract:
 `add` / `push` / `reset`, never called concurrently).
+
+`close_bin` is the presence state's `on_close` hook: it receives, for one closed
+bin, the cell and home MCC of every device present, and keeps
+
+- presence rows: devices per (cell, segment); a device's segment is "domestic"
+  when the MCC of its subscription is the cell's, the ISO 3166 alpha-2 country of
+  that MCC for a roamer (pycrate's MCC table), "unknown" when its MCC is not known;
+- sketches: one Apache DataSketches HLL (lgK 12, HLL_4) per (hour, cell, segment)
+  of the pseudonyms present there in any bin of the hour (the item: the pseudonym
+  as a signed 64-bit integer, DESIGN.md), handed out once the hour's last bin closed.
+
+Size budget of the sketches, per collector and day: one per cell, hour and segment
+seen; a sketch of n devices serialises to about 8 + 4n bytes while sparse and to at
+most 2,100 bytes once dense (a few hundred devices), so 1,000 busy cells with one
+dense domestic sketch and a few sparse foreign ones per hour send about
+1,000 × 24 × (2.1 + 3 × 0.2) KB ≈ 65 MB a day; quiet cells and hours far less.
 """
 
 from __future__ import annotations
 
-from wire.tally import MAX_ROWS, PresenceRow, TallyBatch
+import datasketches
+import numpy as np
+from pycrate_mobile.MCC_MNC import MCC_dict
+
+from wire.tally import (
+    MAX_BATCH_BYTES,
+    MAX_ROWS,
+    SKETCH_LG_K,
+    SKETCH_SECONDS,
+    PresenceRow,
+    SketchRow,
+    TallyBatch,
+)
+
+DOMESTIC, UNKNOWN = "domestic", "unknown"
+_BATCH_BYTES = MAX_BATCH_BYTES // 2  # sketch bytes per batch, well under the limit
+_HLL_4 = datasketches.tgt_hll_type.HLL_4
+
+
+def country_of_mcc(mcc: int) -> str:
+    """ISO 3166 alpha-2 country of a home MCC, or "unknown" (test and shared MCCs)."""
+    entry = MCC_dict.get(f"{mcc:03d}")
+    iso = entry[1] if entry else ""
+    return iso.upper() if len(iso) == 2 and iso.isalpha() else UNKNOWN
 
 
 class PresenceTally:
     """Collects closed presence bins and hands them out as numbered batches."""
 
-    __slots__ = ("collector", "epoch", "bin_seconds", "seq", "_rows")
+    __slots__ = ("collector", "epoch", "bin_seconds", "seq", "_rows", "_hours", "_closed_until",
+                 "_cell_mcc", "_segments")
 
     def __init__(self, collector: str, epoch: int, bin_seconds: int, seq: int = 0) -> None:
         self.collector, self.epoch, self.bin_seconds, self.seq = collector, epoch, bin_seconds, seq
         self._rows: list[PresenceRow] = []
+        # hour start -> (cell key, segment) -> HLL of the devices present there that hour
+        self._hours: dict[int, dict[tuple, datasketches.hll_sketch]] = {}
+        self._closed_until = 0          # end of the last bin closed
+        self._cell_mcc: list[int] = []  # cell index -> the MCC of the cell's PLMN
+        self._segments: dict[int, str] = {0: UNKNOWN}  # home MCC -> segment (foreign)
 
-    def add(self, bin_start: int, counts: dict[tuple[str, int, int], int]) -> None:
-        """Add the devices per (plmn, tac, cell) of one closed bin."""
-        for (plmn, tac, cell), n in sorted(counts.items()):
-            self._rows.append(PresenceRow(bin_start, plmn, tac, cell, n))
+    def close_bin(self, start: int, cells: list, cell_index: np.ndarray, pseudonyms: np.ndarray,
+                  mccs: np.ndarray) -> None:
+        """The devices present in one closed bin: cell index, pseudonym, home MCC of each."""
+        while len(self._cell_mcc) < len(cells):
+            plmn = cells[len(self._cell_mcc)][0]
+            self._cell_mcc.append(int(plmn[:3]) if plmn and plmn[:3].isdigit() else -1)
+        cell_mcc = np.asarray(self._cell_mcc, dtype=np.int64)[cell_index]
+        # segment code per device: -1 domestic, else its home MCC (0: not known)
+        code = np.where(mccs.astype(np.int64) == cell_mcc, -1, mccs.astype(np.int64))
+        pairs, counts = np.unique(np.stack([cell_index.astype(np.int64), code]), axis=1,
+                                  return_counts=True)
+        self._rows.extend(sorted(
+            (PresenceRow(start, *cells[cid], n, self._segment(c))
+             for (cid, c), n in zip(pairs.T.tolist(), counts.tolist(), strict=True)),
+            key=lambda r: (r.plmn, r.tac, r.cell, r.segment)))
+        hour = start - start % SKETCH_SECONDS
+        sketches = self._hours.setdefault(hour, {})
+        for cid, c, item in zip(cell_index.tolist(), code.tolist(),
+                                pseudonyms.view(np.int64).tolist(), strict=True):
+            key = (cells[cid], c)
+            sketch = sketches.get(key)
+            if sketch is None:
+                sketch = sketches[key] = datasketches.hll_sketch(SKETCH_LG_K, _HLL_4)
+            sketch.update(item)
+        self._closed_until = max(self._closed_until, start + self.bin_seconds)
 
-    def push(self) -> list[TallyBatch]:
-        """The rows added since the last push, as batches of at most MAX_ROWS rows."""
-        out = []
-        for i in range(0, len(self._rows), MAX_ROWS):
+    def _segment(self, code: int) -> str:
+        if code == -1:
+            return DOMESTIC
+        seg = self._segments.get(code)
+        if seg is None:
+            seg = self._segments[code] = country_of_mcc(code)
+        return seg
+
+    def push(self, final: bool = False) -> list[TallyBatch]:
+        """The rows added since the last push and the sketches of the hours complete (all of
+        them when `final`), as batches within the row and size limits."""
+        sketch_rows = []
+        for hour in sorted(self._hours):
+            if not final and hour + SKETCH_SECONDS > self._closed_until:
+                continue
+            for ((plmn, tac, cell), code), sketch in sorted(
+                    self._hours.pop(hour).items(), key=lambda kv: (kv[0][0], kv[0][1])):
+                sketch_rows.append(SketchRow(hour, plmn, tac, cell, self._segment(code),
+                                             sketch.serialize_compact()))
+        out: list[TallyBatch] = []
+        rows, i, j = self._rows, 0, 0
+        while i < len(rows) or j < len(sketch_rows):
+            presence = tuple(rows[i:i + MAX_ROWS])
+            i += len(presence)
+            first, size = j, 0
+            while (j < len(sketch_rows) and len(presence) + j - first < MAX_ROWS
+                   and (j == first or size + len(sketch_rows[j].sketch) <= _BATCH_BYTES)):
+                size += len(sketch_rows[j].sketch)
+                j += 1
+            taken = sketch_rows[first:j]
             out.append(TallyBatch(self.collector, self.epoch, self.seq, self.bin_seconds,
-                                  tuple(self._rows[i:i + MAX_ROWS])))
+                                  presence, tuple(taken)))
             self.seq += 1
-        self.reset()
+        self._rows = []
         return out
 
     def reset(self) -> None:
-        """Forget rows not pushed."""
+        """Forget rows and sketches not pushed."""
         self._rows = []
+        self._hours = {}

@@ -9,6 +9,17 @@ a JSON object of this shape (sections grow issue by issue):
 
 `cell_presence` counts devices of the operator present in a cell during a bin
 (before extrapolation): the report from tallies, the truth from the agents.
+
+`zone_devices` counts the distinct devices of the operator present (by the same
+rule, in at least one bin) in a zone's cells over a period [start, end), with
+`by_segment` ("domestic", ISO 3166 alpha-2 of roamers, "unknown"):
+
+    "zone_devices": [{"zone": "tete-d-or", "start": "...", "end": "...",
+                      "devices": 1312.4, "ci95": [1290.0, 1335.1],
+                      "by_segment": {"domestic": 1280.2, "IT": 32.0}}, ...]
+
+the report's from a union of HLL sketches (an estimate with its interval), the
+truth's exact (an integer, no `ci95`).
 Times are ISO 8601 UTC with a trailing Z.
 """
 
@@ -38,10 +49,24 @@ def cell_presence_row(plmn: str, tac: int, cell: int, start: int, seconds: int,
             "seconds": seconds, "devices": devices}
 
 
-def new_report(cell_presence: list[dict]) -> dict:
-    """A report/truth document, rows sorted by (start, plmn, tac, cell)."""
+def zone_devices_row(zone: str, start: int, end: int, devices: float,
+                     by_segment: dict[str, float], ci95: tuple[float, float] | None = None
+                     ) -> dict:
+    """One `zone_devices` entry (`ci95` only in a report)."""
+    row = {"zone": zone, "start": iso(start), "end": iso(end), "devices": devices}
+    if ci95 is not None:
+        row["ci95"] = [ci95[0], ci95[1]]
+    row["by_segment"] = dict(sorted(by_segment.items()))
+    return row
+
+
+def new_report(cell_presence: list[dict], zone_devices: list[dict] | None = None) -> dict:
+    """A report/truth document, rows sorted by (start, plmn, tac, cell) and by zone."""
     rows = sorted(cell_presence, key=lambda r: (r["start"], r["plmn"], r["tac"], r["cell"]))
-    return {"schema": SCHEMA, "cell_presence": rows}
+    doc = {"schema": SCHEMA, "cell_presence": rows}
+    if zone_devices is not None:
+        doc["zone_devices"] = sorted(zone_devices, key=lambda r: (r["start"], r["zone"]))
+    return doc
 
 
 def presence_index(doc: dict) -> dict[tuple[str, str, int], int]:
@@ -49,3 +74,10 @@ def presence_index(doc: dict) -> dict[tuple[str, str, int], int]:
     if doc.get("schema") != SCHEMA:
         raise ValueError(f"not a {SCHEMA} document: schema={doc.get('schema')!r}")
     return {(r["start"], r["plmn"], r["cell"]): r["devices"] for r in doc["cell_presence"]}
+
+
+def zone_devices_index(doc: dict) -> dict[tuple[str, str, str], dict]:
+    """{(zone, start, end): entry} of the `zone_devices` of a report or truth."""
+    if doc.get("schema") != SCHEMA:
+        raise ValueError(f"not a {SCHEMA} document: schema={doc.get('schema')!r}")
+    return {(r["zone"], r["start"], r["end"]): r for r in doc.get("zone_devices", [])}

@@ -71,7 +71,7 @@ class Framer:
                 and not frame[21] and frame[46] == 0 and frame[47] & 3 == 3):
             end = 14 + ((frame[16] << 8) | frame[17])
             clen = (frame[48] << 8) | frame[49]
-            if 16 <= clen and 46 + ((clen + 3) & ~3) == end <= len(frame):
+            if clen >= 16 and 46 + ((clen + 3) & ~3) == end <= len(frame):
                 flow = self._flows.get(frame[26:38])
                 if flow is None:
                     flow = self._flow(frame[26:38])

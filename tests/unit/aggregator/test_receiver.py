@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import datasketches
 import duckdb
 import msgpack
 import pytest
@@ -29,6 +30,12 @@ def raw_batch(**changes) -> bytes:
            "bin_seconds": 900, "presence": [[T0, "00101", 1, 10, 3]]}
     doc.update(changes)
     return msgpack.packb(doc)
+
+
+def _hll(lg_k: int = 12) -> bytes:
+    sketch = datasketches.hll_sketch(lg_k, datasketches.tgt_hll_type.HLL_4)
+    sketch.update(12345)
+    return sketch.serialize_compact()
 
 
 @pytest.fixture
@@ -77,11 +84,19 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
     cases = [
         (b"\xc1garbage\xff", "not_msgpack"),
         (msgpack.packb([1, 2, 3]), "not_a_map"),
-        (raw_batch(v=2), "bad_version"),
+        (raw_batch(v=3), "bad_version"),
+        (raw_batch(v=True), "bad_version"),
         (raw_batch(kind="ack"), "bad_kind"),
         (raw_batch(collector="bad name!"), "bad_field"),
         (raw_batch(presence=[[T0, "00101", 1, 10, 0]]), "bad_row"),  # zero devices
         (raw_batch(presence=[[T0 + 1, "00101", 1, 10, 3]]), "bad_row"),  # not on a bin edge
+        (raw_batch(v=2, presence=[[T0, "00101", 1, 10, 3]]), "bad_row"),  # v2: no segment
+        (raw_batch(v=2, presence=[[T0, "00101", 1, 10, "Italy", 3]]), "bad_row"),
+        (raw_batch(v=2, sketches=[[T0, "00101", 1, 10, "domestic", b"\x00" * 8]]), "bad_row"),
+        (raw_batch(v=2, sketches=[[T0 + 900, "00101", 1, 10, "domestic", _hll()]]),
+         "bad_row"),  # not on an hour edge
+        (raw_batch(v=2, sketches=[[T0, "00101", 1, 10, "domestic", _hll(lg_k=10)]]),
+         "bad_row"),  # not lgK 12
     ]
     with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
         sock = dealer(rx.endpoint)
@@ -90,8 +105,8 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
         stats = rx.stats
     assert [(a["status"], a["reason"]) for a in got] == [("rejected", r) for _, r in cases]
     assert after["status"] == "stored"
-    assert stats.rejected == {"not_msgpack": 1, "not_a_map": 1, "bad_version": 1,
-                              "bad_kind": 1, "bad_field": 1, "bad_row": 2}
+    assert stats.rejected == {"not_msgpack": 1, "not_a_map": 1, "bad_version": 2,
+                              "bad_kind": 1, "bad_field": 1, "bad_row": 7}
     assert stats.stored == 1
     with Store(tmp_path / "a.duckdb", read_only=True) as store:
         assert store.counts() == (1, 1)

@@ -1,0 +1,59 @@
+"""Golden bytes of the tally contract (wire.tally, version 2): the expected bytes are
+assembled here by hand from the msgpack specification (fixmap 0x8N, fixstr 0xA0|len,
+fixarray 0x9N, uint16 0xcd, uint32 0xce, bin8 0xc4), not by the encoder under test."""
+
+from __future__ import annotations
+
+import struct
+
+import datasketches
+
+from wire.tally import PresenceRow, SketchRow, TallyBatch, decode_batch, encode_batch
+
+T0 = 1_796_000_400
+
+
+def s(text: str) -> bytes:
+    raw = text.encode()
+    assert len(raw) < 32
+    return bytes([0xA0 | len(raw)]) + raw
+
+
+def u16(n: int) -> bytes:
+    return b"\xcd" + struct.pack(">H", n)
+
+
+def u32(n: int) -> bytes:
+    return b"\xce" + struct.pack(">I", n)
+
+
+def hll() -> bytes:
+    sketch = datasketches.hll_sketch(12, datasketches.tgt_hll_type.HLL_4)
+    sketch.update(-42)
+    return sketch.serialize_compact()
+
+
+def test_version_2_batch_bytes():
+    blob = hll()
+    batch = TallyBatch("mme-1", T0, 7, 900,
+                       (PresenceRow(T0, "20801", 1, 0x1001, 3, "domestic"),),
+                       (SketchRow(T0, "20801", 1, 0x1001, "IT", blob),))
+    want = (b"\x88" + s("v") + b"\x02" + s("kind") + s("tally") + s("collector") + s("mme-1")
+            + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds") + u16(900)
+            + s("presence") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
+            + s("domestic") + b"\x03"
+            + s("sketches") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
+            + s("IT") + b"\xc4" + bytes([len(blob)]) + blob)
+    assert encode_batch(batch) == want
+    assert decode_batch(want) == (batch, None)
+
+
+def test_version_1_batch_still_accepted():
+    v1 = (b"\x87" + s("v") + b"\x01" + s("kind") + s("tally") + s("collector") + s("mme-1")
+          + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds") + u16(900)
+          + s("presence") + b"\x91\x95" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
+          + b"\x03")
+    batch, reason = decode_batch(v1)
+    assert reason is None
+    assert batch.presence == (PresenceRow(T0, "20801", 1, 0x1001, 3, "unknown"),)
+    assert batch.sketches == ()
