@@ -49,7 +49,7 @@ class Framer:
     """Turns (linktype, frame bytes, time) into transport messages; holds reassembly state
     (IP fragments, SCTP user messages, TCP streams), all bounded."""
 
-    __slots__ = ("_counters", "_sctp", "_fragments", "_tcp", "_flows", "_fast")
+    __slots__ = ("_counters", "_sctp", "_fragments", "_tcp", "_flows", "_udp", "_fast")
 
     def __init__(self, counters: Counters, fast: bool = True) -> None:
         self._fast = fast  # False: every frame by the general path (the tests' reference)
@@ -60,27 +60,38 @@ class Framer:
         # SCTP addresses and ports (12 bytes of the frame) -> (src, dst, sport, dport, assoc,
         # protocol by port): the fast path's per-association values, made once
         self._flows: dict[bytes, tuple] = {}
+        self._udp: dict[bytes, tuple] = {}  # the same for UDP flows
 
     def __call__(self, linktype: int, frame: bytes, time: float = 0.0) -> list[TransportMessage]:
         """Messages carried in (or completed by) one frame captured at `time`."""
-        # Fast path, the common frame of an S1/N2/S6a link: Ethernet, IPv4 without options
-        # or fragmentation, SCTP with one DATA chunk holding a whole user message (B and E
-        # flags).  Anything else, or any doubt, takes the general path below.
-        if (self._fast and linktype == 1 and len(frame) >= 62 and frame[12] == 8 and frame[13] == 0
-                and frame[14] == 0x45 and frame[23] == 132 and not frame[20] & 0x3F
-                and not frame[21] and frame[46] == 0 and frame[47] & 3 == 3):
+        # Fast path, the common frames of an MME's links: Ethernet, IPv4 without options or
+        # fragmentation, then SCTP with one DATA chunk holding a whole user message (B and E
+        # flags; S1/N2/S6a) or UDP (S11).  Anything else, or any doubt, takes the general
+        # path below.
+        if (self._fast and linktype == 1 and len(frame) >= 42 and frame[12] == 8
+                and frame[13] == 0 and frame[14] == 0x45 and not frame[20] & 0x3F
+                and not frame[21]):
             end = 14 + ((frame[16] << 8) | frame[17])
-            clen = (frame[48] << 8) | frame[49]
-            if clen >= 16 and 46 + ((clen + 3) & ~3) == end <= len(frame):
-                flow = self._flows.get(frame[26:38])
+            if (frame[23] == 132 and len(frame) >= 62 and frame[46] == 0
+                    and frame[47] & 3 == 3):
+                clen = (frame[48] << 8) | frame[49]
+                if clen >= 16 and 46 + ((clen + 3) & ~3) == end <= len(frame):
+                    flow = self._flows.get(frame[26:38])
+                    if flow is None:
+                        flow = self._flow(self._flows, frame[26:38], SCTP_PORTS)
+                    src, dst, sport, dport, assoc, by_port = flow
+                    ppid = int.from_bytes(frame[58:62], "big")
+                    name = SCTP_PPIDS.get(ppid) or by_port
+                    if name is not None:
+                        return [TransportMessage(name, assoc, frame[62:46 + clen], src, dst,
+                                                 sport, dport, ppid)]
+            elif frame[23] == 17 and 42 <= end <= len(frame):
+                flow = self._udp.get(frame[26:38])
                 if flow is None:
-                    flow = self._flow(frame[26:38])
-                src, dst, sport, dport, assoc, by_port = flow
-                ppid = int.from_bytes(frame[58:62], "big")
-                name = SCTP_PPIDS.get(ppid) or by_port
+                    flow = self._flow(self._udp, frame[26:38], UDP_PORTS)
+                src, dst, sport, dport, assoc, name = flow
                 if name is not None:
-                    return [TransportMessage(name, assoc, frame[62:46 + clen], src, dst, sport,
-                                             dport, ppid)]
+                    return [TransportMessage(name, assoc, frame[42:end], src, dst, sport, dport)]
         where = ip_offset(linktype, frame)
         if isinstance(where, str):
             return self._drop(where)
@@ -104,14 +115,16 @@ class Framer:
                                          src, dst, sport, dport)]
         return self._drop("not_signalling")
 
-    def _flow(self, key: bytes) -> tuple:
-        """The fast path's values of an SCTP flow: addresses, ports, association key."""
-        if len(self._flows) >= 65536:
-            self._flows.clear()
+    @staticmethod
+    def _flow(flows: dict[bytes, tuple], key: bytes, ports: dict[int, str]) -> tuple:
+        """The fast path's values of a flow: addresses, ports, association key, protocol by
+        port."""
+        if len(flows) >= 65536:
+            flows.clear()
         src, dst = key[:4], key[4:8]
         sport, dport = (key[8] << 8) | key[9], (key[10] << 8) | key[11]
-        flow = self._flows[key] = (src, dst, sport, dport, _assoc(src, sport, dst, dport),
-                                   SCTP_PORTS.get(dport) or SCTP_PORTS.get(sport))
+        flow = flows[key] = (src, dst, sport, dport, _assoc(src, sport, dst, dport),
+                             ports.get(dport) or ports.get(sport))
         return flow
 
     def _sctp_messages(self, src: bytes, dst: bytes, l4: bytes) -> list[TransportMessage]:

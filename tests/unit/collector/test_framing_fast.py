@@ -1,5 +1,5 @@
-"""The framing fast path (Ethernet / IPv4 / one whole SCTP DATA chunk, read at fixed
-offsets) gives exactly what the general path gives: on every frame of every golden
+"""The framing fast path (Ethernet / IPv4 / one whole SCTP DATA chunk or UDP, read at
+fixed offsets) gives exactly what the general path gives: on every frame of every golden
 capture, of a simulated capture, and of frames with one byte of the headers changed
 (the fast path must notice every layout it does not cover and step aside)."""
 
@@ -54,12 +54,28 @@ def test_fast_path_equals_general_path_on_a_simulated_capture(simulated):
     assert _compare(simulated) == len(simulated)  # every frame of it is a message
 
 
+def test_fast_path_takes_every_frame_of_the_simulated_links(simulated, monkeypatch):
+    """S1AP and S6a over SCTP, S11 over UDP: none needs the general path (it would raise)."""
+    protocols = {frame[23] for _lt, frame in simulated}
+    assert protocols == {17, 132}
+    framer = Framer(Counters())
+
+    def general_path(*_args):
+        raise AssertionError("general path taken")
+
+    monkeypatch.setattr("collector.framing.messages.ip_offset", general_path)
+    assert sum(len(framer(lt, frame)) for lt, frame in simulated) == len(simulated)
+
+
 def test_fast_path_steps_aside_from_every_changed_header_byte(simulated):
-    """Each of the first 64 bytes (Ethernet, IPv4, SCTP common header, DATA chunk header)
-    set to other values, in frames of the simulation: same result both ways."""
+    """Each of the first 64 bytes (Ethernet, IPv4, SCTP common header, DATA chunk header;
+    UDP header and GTPv2-C) set to other values, in SCTP and UDP frames of the simulation:
+    same result both ways."""
     rnd = random.Random(5)
     frames = []
-    for linktype, frame in rnd.sample(simulated, 40):
+    sctp = [f for f in simulated if f[1][23] == 132]
+    udp = [f for f in simulated if f[1][23] == 17]
+    for linktype, frame in rnd.sample(sctp, 30) + rnd.sample(udp, 20):
         for pos in range(min(64, len(frame))):
             for value in {0, 0xFF, frame[pos] ^ 0x01, frame[pos] ^ 0x80, rnd.randrange(256)}:
                 frames.append((linktype, frame[:pos] + bytes([value]) + frame[pos + 1:]))
