@@ -1,7 +1,9 @@
-"""Command line: `simulator generate --scenario tiny --out DIR [--seed N]`.
+"""Command line: `simulator generate --scenario NAME|FILE --out DIR [--seed N] [--scale F]
+[--days D]` and `simulator play (--capture FILE|DIR ... | --scenario NAME|FILE [--seed N])
+--interface IF [--speed F]`.
 
 Exit codes: 0 done, 2 usage or scenario error (one line on stderr, no
-traceback), 1 the output folder could not be written.
+traceback), 1 the output folder could not be written or the interface not opened.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
-from simulator.scenario import ScenarioError, load
+from simulator.scenario import ScenarioError, load, resize
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,14 +34,52 @@ def _parser() -> argparse.ArgumentParser:
                    help="built-in scenario name (tiny) or path to a scenario TOML file")
     g.add_argument("--out", required=True, type=Path, help="output folder (created)")
     g.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    g.add_argument("--scale", type=_positive, default=1.0,
+                   help="multiply every count of a city scenario (census, visitors, attendance, "
+                        "M2M devices) by F (default 1)")
+    g.add_argument("--days", type=int, choices=range(1, 32), metavar="D",
+                   help="simulate D local days from the scenario's first (default: its hours)")
+    y = sub.add_parser("play", help="stream a capture into a network interface, paced by its "
+                       "timestamps (root or CAP_NET_RAW)")
+    src = y.add_mutually_exclusive_group(required=True)
+    src.add_argument("--capture", action="append", type=Path, metavar="FILE|DIR",
+                     help="a pcap/pcapng file, or a generated folder (its *.pcap); repeatable")
+    src.add_argument("--scenario", help="generate this scenario first (into a temporary folder)")
+    y.add_argument("--seed", type=int, default=1, help="with --scenario: random seed (default 1)")
+    y.add_argument("--interface", required=True, help="network interface to send on")
+    y.add_argument("--speed", type=_speed, default=1.0,
+                   help="capture seconds per wall-clock second: 1 real time (default), 60 an "
+                        "hour a minute, 0 as fast as possible")
     return p
+
+
+def _speed(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not 0 <= v <= 1e6:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6], got {text!r}")
+    return v
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = 0.0
+    if not 0 < v <= 100:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 100], got {text!r}")
+    return v
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `simulator` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "play":
+        return _play(args)
     try:
-        scn = load(args.scenario)
+        scn = resize(load(args.scenario), args.scale, args.days)
     except ScenarioError as e:
         print(f"simulator: {e}", file=sys.stderr)
         return 2
@@ -52,6 +93,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simulator: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 1
     print(f"{summary.line()} → {args.out}")
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    from simulator.play import frames, open_interface, play
+
+    with tempfile.TemporaryDirectory(prefix="simulator-play-") as tmp:
+        if args.scenario is not None:
+            try:
+                scn = load(args.scenario)
+            except ScenarioError as e:
+                print(f"simulator: {e}", file=sys.stderr)
+                return 2
+            logging.getLogger("pycrate_mobile").setLevel(logging.ERROR)
+            from simulator.generate import generate
+            print(f"{generate(scn, Path(tmp), args.seed).line()}", file=sys.stderr)
+            paths = sorted(Path(tmp).glob("*.pcap"))
+        else:
+            paths = []
+            for p in args.capture:
+                found = sorted(p.glob("*.pcap")) if p.is_dir() else [p]
+                if not found or not all(f.is_file() for f in found):
+                    print(f"simulator: play: no capture at {p}", file=sys.stderr)
+                    return 2
+                paths += found
+        try:
+            sock = open_interface(args.interface)
+        except OSError as e:
+            print(f"simulator: play: cannot open interface {args.interface}: "
+                  f"{e.strerror or e}", file=sys.stderr)
+            return 1
+        with sock:
+            stats = play(frames(map(str, paths)), sock.send, args.speed)
+    print(stats.line(), file=sys.stderr)
     return 0
 
 

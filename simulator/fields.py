@@ -41,6 +41,24 @@ class Fields:
             raise ScenarioError(f"{self.where(key)}: missing")
         return default
 
+    @property
+    def file(self) -> str:
+        """The file name errors start with."""
+        return self._file
+
+    def path_of(self, key: str) -> str:
+        """The dotted path of `key` in this table (for a sub-table's `Fields`)."""
+        return self._path + "." + key if self._path else key
+
+    def raw_or(self, key: str, default: Any) -> Any:
+        """The value of an optional key (or `default`), unchecked (the caller checks it)."""
+        self._seen.add(key)
+        return self._table.get(key, default)
+
+    def has(self, key: str) -> bool:
+        """Whether the table holds `key` (without marking it read)."""
+        return key in self._table
+
     def raw(self, key: str) -> Any:
         """The value of a required key, unchecked (the caller checks it)."""
         return self._get(key, None)

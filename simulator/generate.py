@@ -1,4 +1,6 @@
-"""Run a scenario and write its folder: s1.pcap, cells.csv, truth.json, scenario.json.
+"""Run a scenario and write its folder: s1.pcap, truth.json, scenario.json and the
+reference folder the aggregator may use (cells.csv, zones.geojson, census.csv; never the
+operator's market shares, off rates or ownership).
 
 s1.pcap holds every link the MME terminates, frames in time order: S1-MME (S1AP over
 SCTP, one association per eNB), S11 (GTPv2-C over UDP to the S-GW) and S6a (Diameter
@@ -17,7 +19,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator import mobility, population, signalling, truth
+from simulator import agents, mobility, phones, population, schedule, signalling, truth
+from simulator import truth_people as people_truth
+from simulator.city import AGE_PYRAMID, split
 from simulator.pcap import (
     DIAMETER_PORT,
     DIAMETER_PPID,
@@ -30,7 +34,7 @@ from simulator.pcap import (
 from simulator.population import rng
 from simulator.procedures import Message
 from simulator.scenario import Scenario
-from wire.reference import Cell, write_cells
+from wire.reference import AGE_BANDS, Cell, Zone, write_cells, write_census, write_zones
 from wire.report import iso
 
 _OFFSET_DEG = 0.0012  # a cell's position: this far from its site towards its azimuth
@@ -80,21 +84,59 @@ class Summary:
 
 def generate(scn: Scenario, out: Path, seed: int) -> Summary:
     """Simulate `scn` with `seed` and write the folder `out` (created if needed)."""
-    people = population.build(scn, seed)
-    _tracks, phones = mobility.plan(scn, people, seed)
-    messages = signalling.simulate(scn, phones, seed)
-    doc = truth.document(scn, phones)
+    if scn.city is None:
+        people = population.build(scn, seed)
+        tracks, timelines = mobility.plan(scn, people, seed)
+        where, windows = people_truth.from_tracks(scn, tracks), []
+        census = {z.id: split(sum(p.home_zone == z.id for p in people), AGE_PYRAMID)
+                  for z in scn.zones}
+    else:
+        sched = schedule.plan(scn, agents.build(scn, seed), seed)
+        _devices, timelines = phones.build(scn, sched, seed)
+        where, windows = people_truth.from_schedule(sched), event_windows(scn)
+        census = scn.city.census
+    messages = signalling.simulate(scn, timelines, seed)
+    doc = truth.document(scn, timelines, where, windows)
     out.mkdir(parents=True, exist_ok=True)
     write_capture(str(out / "s1.pcap"), scn, messages, seed)
     write_cells(str(out / "cells.csv"), reference_cells(scn), created=scn.start)
+    write_zones(str(out / "zones.geojson"), reference_zones(scn))
+    write_census(str(out / "census.csv"), {z: dict(zip(AGE_BANDS, bands, strict=True))
+                                           for z, bands in census.items()})
     (out / "truth.json").write_text(json.dumps(doc, indent=1) + "\n")
-    summary = Summary(scn.name, seed, scn.start, scn.end, scn.bin_seconds, len(people),
-                      len(phones), len(scn.enbs), len(scn.cells), len(messages),
+    phones_n = len(timelines)
+    summary = Summary(scn.name, seed, scn.start, scn.end, scn.bin_seconds, where.n,
+                      phones_n, len(scn.enbs), len(scn.cells), len(messages),
                       len(doc["cell_presence"]),
                       dict(sorted(Counter(m.name for m in messages).items())),
                       dict(sorted(Counter(m.link for m in messages).items())))
     (out / "scenario.json").write_text(json.dumps(summary.document(), indent=1) + "\n")
     return summary
+
+
+def event_windows(scn: Scenario) -> list[tuple[int, int]]:
+    """[start, end) of every event day (local hours), in scenario order."""
+    out = []
+    for ev in scn.city.events if scn.city else ():
+        for d in ev.days:
+            midnight = scn.first_midnight + (d - 1) * 86400
+            out.append((midnight + round(ev.hours[0] * 3600), midnight + round(ev.hours[1] * 3600)))
+    return out
+
+
+def reference_zones(scn: Scenario) -> list[Zone]:
+    """zones.geojson: each zone's polygon, or a square of `zone_side_m` around its position."""
+    side = scn.city.daily.zone_side_m if scn.city else 600
+    out = []
+    for z in scn.zones:
+        ring = z.polygon
+        if ring is None:
+            dlat = side / 2 / 111_320
+            dlon = dlat / math.cos(math.radians(z.lat))
+            ring = tuple((z.lon + x * dlon, z.lat + y * dlat)
+                         for x, y in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)))
+        out.append(Zone(z.id, z.name, ring))
+    return out
 
 
 def reference_cells(scn: Scenario) -> list[Cell]:

@@ -101,7 +101,14 @@ def identities(scenario: Scenario | str, seed: int) -> Identities:
     """IMSIs of all phones, IMEISVs of the phones that send one and MSISDNs, for
     (scenario, seed)."""
     scn = load(scenario) if isinstance(scenario, str) else scenario
-    phones = [p.phone for p in build(scn, seed) if p.phone is not None]
+    if scn.city is None:
+        phones = [p.phone for p in build(scn, seed) if p.phone is not None]
+    else:
+        from simulator import agents, schedule
+        from simulator import phones as devices
+
+        sched = schedule.plan(scn, agents.build(scn, seed), seed)
+        phones = [tl.person.phone for tl in devices.build(scn, sched, seed)[1]]
     return Identities(tuple(p.imsi for p in phones),
                       tuple(p.imeisv for p in phones if p.reports_imeisv),
                       tuple(p.msisdn for p in phones if p.msisdn is not None))

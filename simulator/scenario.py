@@ -11,27 +11,32 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from simulator import city as citymod
+from simulator.city import City
 from simulator.fields import Fields, ScenarioError
+from wire.reference import ZONE_ID
 from wire.report import parse_iso
 
 BUILTIN = Path(__file__).resolve().parent / "scenarios"
 AT_END = ("switch-off", "stay-on")  # what phones still on do when the scenario ends
 SGW_IP, HSS_IP, PGW_IP = "10.0.0.2", "10.0.0.3", "10.0.0.4"  # defaults of [network]
 
-__all__ = ["Scenario", "ScenarioError", "load", "parse"]
+__all__ = ["Scenario", "ScenarioError", "load", "parse", "resize"]
 
 
 @dataclass(frozen=True, slots=True)
 class Zone:
-    """A named area of the city (a zone id of zones.geojson)."""
+    """A named area of the city (a zone id of zones.geojson); `polygon`: its ring of
+    (lon, lat) positions as given (None: a square around lon/lat, see `city.Daily`)."""
 
     id: str
     name: str
     lon: float
     lat: float
+    polygon: tuple[tuple[float, float], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +123,12 @@ class Behaviour:
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A whole validated scenario; `start` and `end` are POSIX seconds."""
+    """A whole validated scenario; `start` and `end` are POSIX seconds.
+
+    Either a flat `population` (people moving at random, `tiny`) or a `city` model (census,
+    operator, visitors, events: agents with daily schedules).  `utc_offset`: seconds to add
+    to UTC for local time (schedules, nights).
+    """
 
     name: str
     source: str
@@ -128,8 +138,21 @@ class Scenario:
     network: Network
     zones: tuple[Zone, ...]
     enbs: tuple[Enb, ...]
-    population: Population
+    population: Population | None
     behaviour: Behaviour
+    city: City | None = None
+    utc_offset: int = 0
+
+    @property
+    def first_midnight(self) -> int:
+        """POSIX time of the local midnight that starts the scenario's first day."""
+        local = self.start + self.utc_offset
+        return local - local % 86400 - self.utc_offset
+
+    @property
+    def days(self) -> int:
+        """Local days the scenario touches (day 1 holds its start)."""
+        return -(-(self.end - self.first_midnight) // 86400)
 
     @property
     def cells(self) -> tuple[CellSpec, ...]:
@@ -161,9 +184,12 @@ def parse(text: str, file: str = "<scenario>") -> Scenario:
     name, start = head.text("name"), _start(head)
     seconds = round(head.number("hours", 0.25, 24 * 31) * 3600)
     bin_seconds = head.integer("bin_seconds", 60, 86400, 900)
+    utc_offset = round(head.number("utc_offset_hours", -12, 14, 0) * 3600)
     head.done()
     network = _network(top.table("network"))
-    zones = tuple(_zone(f) for f in top.tables("zones"))
+    flat = top.has("population")
+    zone_tables = top.tables("zones")
+    zones = tuple(_zone(f) for f in zone_tables)
     _unique(top, "zones", [z.id for z in zones])
     enbs = tuple(_enb(f, {z.id for z in zones}, network) for f in top.tables("enbs"))
     _unique(top, "enbs", [e.id for e in enbs])
@@ -173,11 +199,64 @@ def parse(text: str, file: str = "<scenario>") -> Scenario:
     for z in zones:
         if z.id not in served:
             raise top.fail("zones", "every zone needs at least one cell", z.id)
-    population, behaviour = _population(top.table("population")), _behaviour(
-        top.table("behaviour"))
+    behaviour = _behaviour(top.table("behaviour") if flat or top.has("behaviour") else
+                           Fields({}, file, "behaviour"), flat)
+    scn = Scenario(name, file, start, start + seconds, bin_seconds, network, zones, enbs, None,
+                   behaviour, utc_offset=utc_offset)
+    if flat:
+        for z in zone_tables:
+            z.done()
+        scn = replace(scn, population=_population(top.table("population")))
+    else:
+        scn = replace(scn, city=_city(top, zone_tables, scn.days))
     top.done()
-    return Scenario(name, file, start, start + seconds, bin_seconds, network, zones, enbs,
-                    population, behaviour)
+    return scn
+
+
+def resize(scn: Scenario, scale: float = 1.0, days: int | None = None) -> Scenario:
+    """`simulator generate --scale F --days D`: every count of the city model times `scale`;
+    `days` local days from the first one (events on later days dropped)."""
+    if days is not None:
+        end = scn.first_midnight + days * 86400
+        scn = replace(scn, end=end if end > scn.start else scn.start + 86400)
+    if scn.city is None:
+        return scn
+    c = scn.city.scaled(scale)
+    events = tuple(replace(e, days=tuple(d for d in e.days if d <= scn.days)) for e in c.events)
+    return replace(scn, city=replace(c, events=tuple(e for e in events if e.days)))
+
+
+def _city(top: Fields, zone_tables: list[Fields], days: int) -> City:
+    head = top.table("city") if top.has("city") else None
+    daily = citymod.daily(head)
+    op = citymod.operator(top.table("operator") if top.has("operator") else None)
+    census, jobs, attraction, share = {}, {}, {}, {}
+    for f in zone_tables:
+        zid = f.raw("id")
+        counts = citymod.bands(f, "census", None, integer=True)
+        if counts is not None and f.has("residents"):
+            raise f.fail("residents", "give census or residents, not both", f.raw("residents"))
+        if counts is None:
+            counts = citymod.split(f.integer("residents", 0, 50_000_000, 0), daily.age_pyramid)
+        census[zid] = counts
+        jobs[zid] = f.number("jobs", 0, 1e9, 0)
+        attraction[zid] = f.number("attraction", 0, 1e9, 1)
+        share[zid] = f.number("market_share", 0.0, 1.0, op.market_share)
+        f.done()
+    if not sum(map(sum, census.values())):
+        raise top.fail("zones", "a city model needs residents (census or residents of a zone)",
+                       0)
+    ids = set(census)
+    groups = top.table("visitors") if top.has("visitors") else Fields({}, top.file, "visitors")
+    vis = [citymod.visitors(v, False, op, ids) for v in _optional(groups, "domestic")]
+    vis += [citymod.visitors(v, True, op, ids) for v in _optional(groups, "foreign")]
+    groups.done()
+    events = tuple(citymod.event(e, ids, days) for e in _optional(top, "events"))
+    return City(census, jobs, attraction, share, daily, op, tuple(vis), events)
+
+
+def _optional(f: Fields, key: str) -> list[Fields]:
+    return f.tables(key) if f.has(key) else []
 
 
 def _start(f: Fields) -> int:
@@ -227,9 +306,27 @@ def _network(f: Fields) -> Network:
 
 
 def _zone(f: Fields) -> Zone:
-    z = Zone(f.text("id"), f.text("name"), f.number("lon", -180, 180), f.number("lat", -90, 90))
-    f.done()
-    return z
+    """The zone's place (its census keys are read by `_city`)."""
+    zid = f.text("id")
+    if not ZONE_ID.fullmatch(zid):
+        raise f.fail("id", "must be lowercase letters, digits and dashes ([a-z0-9][a-z0-9-]*)",
+                     zid)
+    return Zone(zid, f.text("name"), f.number("lon", -180, 180), f.number("lat", -90, 90),
+                _polygon(f))
+
+
+def _polygon(f: Fields) -> tuple[tuple[float, float], ...] | None:
+    v = f.raw_or("polygon", None)
+    if v is None:
+        return None
+    ok = isinstance(v, list) and len(v) >= 3 and all(
+        isinstance(p, list) and len(p) == 2 and all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in p)
+        and -180 <= p[0] <= 180 and -90 <= p[1] <= 90 for p in v)
+    if not ok:
+        raise f.fail("polygon", "must be a list of at least 3 [lon, lat] positions", v)
+    ring = tuple((float(x), float(y)) for x, y in v)
+    return ring if ring[0] == ring[-1] else (*ring, ring[0])
 
 
 def _enb(f: Fields, zones: set[str], net: Network) -> Enb:
@@ -258,15 +355,16 @@ def _population(f: Fields) -> Population:
     return p
 
 
-def _behaviour(f: Fields) -> Behaviour:
+def _behaviour(f: Fields, flat: bool) -> Behaviour:
     lo_s, hi_s = f.span("session_seconds", 1, 86400, [5, 120])
     lo_o, hi_o = f.span("off_minutes", 1, 24 * 60, [10, 40])
     lo_e, hi_e = f.span("end_off_minutes", 1, 24 * 60, [1, 20])
     b = Behaviour(
-        moves_per_hour=f.number("moves_per_hour", 0.0, 60.0),
+        moves_per_hour=f.number("moves_per_hour", 0.0, 60.0, None if flat else 0.5),
         quiet_share=f.number("quiet_share", 0.0, 1.0, 0.0),
         zone_change_share=f.number("zone_change_share", 0.0, 1.0, 0.5),
-        data_sessions_per_hour=f.number("data_sessions_per_hour", 0.0, 60.0, 1.0),
+        data_sessions_per_hour=f.number("data_sessions_per_hour", 0.0, 60.0,
+                                        1.0 if flat else 0.5),
         session_seconds=(lo_s, hi_s),
         mobile_terminated_share=f.number("mobile_terminated_share", 0.0, 1.0, 0.3),
         power_on_within=f.integer("power_on_minutes", 0, 24 * 60, 30) * 60,

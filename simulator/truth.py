@@ -8,14 +8,18 @@ with the most on-time, ties going to the cell entered first in the bin.
 A phone with no on-time in a bin is not present.
 
 `zone_devices`: the distinct phones present (by that rule, in at least one bin)
-in a zone's cells over the whole scenario, by segment (the simulator's phones are
-the operator's own subscribers: "domestic").
+in a zone's cells over the whole scenario, by segment: "domestic" for the operator's
+subscribers, the ISO country of a roamer's home MCC (as the collector names it).
+
+The sections about persons (presence, visitors, residents, overnight) are computed
+by `truth_people` from everyone's whereabouts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from simulator import truth_people
 from simulator.mobility import PhoneTimeline, Step
 from simulator.scenario import CellSpec, Scenario
 from wire.report import cell_presence_row, new_report, zone_devices_row
@@ -61,24 +65,37 @@ def presence(timelines: Iterable[PhoneTimeline], end: int, bin_seconds: int
     return counts
 
 
-def zone_devices(timelines: Iterable[PhoneTimeline], end: int, bin_seconds: int
-                 ) -> dict[str, int]:
-    """{zone: distinct phones present there in at least one bin}."""
-    counts: dict[str, int] = {}
+def segment(scn: Scenario, imsi_mcc: str) -> str:
+    """The collector's segment of a device: "domestic" or the roamer's ISO country."""
+    if imsi_mcc == scn.network.mcc or scn.city is None:
+        return "domestic"
+    return next(v.country for v in scn.city.visitors if v.mcc == imsi_mcc)
+
+
+def zone_devices(scn: Scenario, timelines: Iterable[PhoneTimeline]) -> dict[str, dict[str, int]]:
+    """{zone: {segment: distinct phones present there in at least one bin}}."""
+    counts: dict[str, dict[str, int]] = {}
     for tl in timelines:
-        zones = {cell.zone for cell in map(present_cell, on_time(tl.steps, end, bin_seconds)
-                                           .values()) if cell is not None}
+        seg = segment(scn, tl.person.phone.imsi[:3])
+        zones = {cell.zone for cell in map(present_cell, on_time(tl.steps, scn.end,
+                                                                 scn.bin_seconds).values())
+                 if cell is not None}
         for zone in zones:
-            counts[zone] = counts.get(zone, 0) + 1
+            by = counts.setdefault(zone, {})
+            by[seg] = by.get(seg, 0) + 1
     return counts
 
 
-def document(scn: Scenario, timelines: Iterable[PhoneTimeline]) -> dict:
-    """truth.json: the report/truth schema of `wire.report`."""
+def document(scn: Scenario, timelines: Iterable[PhoneTimeline],
+             where: truth_people.Whereabouts | None = None,
+             windows: list[tuple[int, int]] = ()) -> dict:
+    """truth.json: the report/truth schema of `wire.report`; with `where`, the sections
+    about persons too (`windows`: the event windows of `visitors`)."""
     timelines = list(timelines)
     plmn = scn.network.plmn
     rows = [cell_presence_row(plmn, cell.tac, cell.eci, start, scn.bin_seconds, n)
             for (start, cell), n in presence(timelines, scn.end, scn.bin_seconds).items()]
-    zones = [zone_devices_row(zone, scn.start, scn.end, n, {"domestic": n})
-             for zone, n in zone_devices(timelines, scn.end, scn.bin_seconds).items()]
-    return new_report(rows, zones)
+    zones = [zone_devices_row(zone, scn.start, scn.end, sum(by.values()), by)
+             for zone, by in zone_devices(scn, timelines).items()]
+    people = truth_people.sections(scn, where, list(windows)) if where is not None else {}
+    return new_report(rows, zones, **people)

@@ -21,6 +21,17 @@ rule, in at least one bin) in a zone's cells over a period [start, end), with
 the report's from a union of HLL sketches (an estimate with its interval), the
 truth's exact (an integer, no `ci95`).
 Times are ISO 8601 UTC with a trailing Z.
+
+Persons (not devices), the truth's exact counts or the report's extrapolation:
+
+    "presence":  [{"zone", "start", "seconds", "people", "ci95"?, "suppressed"?}]  per zone, hour
+    "visitors":  [{"zone", "start", "end", "people", "ci95"?, "suppressed"?,
+                   "by_country": {"IT": n, ...}}]     distinct persons present at least once
+    "residents": [{"zone", "people"}]                  people whose home is the zone
+    "overnight": [{"zone", "date", "people", "by_country"}]  visitors whose stay spans 04:00
+                                                       local and lasts >= 5 h, by that zone
+
+`ci95` and `suppressed` appear in reports only.
 """
 
 from __future__ import annotations
@@ -60,12 +71,62 @@ def zone_devices_row(zone: str, start: int, end: int, devices: float,
     return row
 
 
-def new_report(cell_presence: list[dict], zone_devices: list[dict] | None = None) -> dict:
-    """A report/truth document, rows sorted by (start, plmn, tac, cell) and by zone."""
+def _estimate(row: dict, ci95: tuple[float, float] | None, suppressed: bool | None) -> dict:
+    if ci95 is not None:
+        row["ci95"] = [ci95[0], ci95[1]]
+    if suppressed is not None:
+        row["suppressed"] = suppressed
+    return row
+
+
+def presence_row(zone: str, start: int, seconds: int, people: float,
+                 ci95: tuple[float, float] | None = None, suppressed: bool | None = None
+                 ) -> dict:
+    """One `presence` entry: persons in `zone` during [start, start + seconds)."""
+    return _estimate({"zone": zone, "start": iso(start), "seconds": seconds, "people": people},
+                     ci95, suppressed)
+
+
+def visitors_row(zone: str, start: int, end: int, people: float,
+                 by_country: dict[str, float] | None = None,
+                 ci95: tuple[float, float] | None = None, suppressed: bool | None = None
+                 ) -> dict:
+    """One `visitors` entry: distinct persons present in `zone` at least once in [start, end);
+    `by_country`: the foreigners among them by ISO 3166 alpha-2."""
+    row = _estimate({"zone": zone, "start": iso(start), "end": iso(end), "people": people},
+                    ci95, suppressed)
+    row["by_country"] = dict(sorted((by_country or {}).items()))
+    return row
+
+
+def residents_row(zone: str, people: float) -> dict:
+    """One `residents` entry: people whose home is `zone`."""
+    return {"zone": zone, "people": people}
+
+
+def overnight_row(zone: str, date: str, people: float, by_country: dict[str, float] | None = None
+                  ) -> dict:
+    """One `overnight` entry: visitors who spent the night ending on `date` (YYYY-MM-DD, local)
+    in `zone`."""
+    return {"zone": zone, "date": date, "people": people,
+            "by_country": dict(sorted((by_country or {}).items()))}
+
+
+def _order(row: dict) -> tuple:
+    return (row.get("start", row.get("date", "")), row["zone"], row.get("end", ""))
+
+
+def new_report(cell_presence: list[dict], zone_devices: list[dict] | None = None,
+               **sections: list[dict]) -> dict:
+    """A report/truth document, rows sorted by (start, plmn, tac, cell) and by zone; any
+    further section (`presence`, `visitors`, `residents`, `overnight`) under its own name,
+    sorted by (start or date, zone)."""
     rows = sorted(cell_presence, key=lambda r: (r["start"], r["plmn"], r["tac"], r["cell"]))
     doc = {"schema": SCHEMA, "cell_presence": rows}
     if zone_devices is not None:
         doc["zone_devices"] = sorted(zone_devices, key=lambda r: (r["start"], r["zone"]))
+    for name, section in sections.items():
+        doc[name] = sorted(section, key=_order)
     return doc
 
 

@@ -77,7 +77,7 @@ def test_usage_and_scenario_errors_exit_2_with_one_line(tmp_path):
                         (("generate", "--scenario", "tiny", "--out", str(tmp_path), "--seed",
                           "x"), "simulator generate: argument --seed: invalid int value: 'x'"),
                         (("generate", "--scenario", "nowhere", "--out", str(tmp_path)),
-                         "simulator: nowhere: not a built-in scenario (tiny)"),
+                         "simulator: nowhere: not a built-in scenario (demo, lyon-fete-des-lumieres, tiny)"),
                         (("generate", "--scenario", str(bad), "--out", str(tmp_path)),
                          "simulator: bad.toml: scenario.start: missing")]:
         proc = _cli(*args)

@@ -97,7 +97,7 @@ def test_a_zone_without_cells_is_refused():
 
 def test_toml_syntax_and_missing_files():
     assert _error("[scenario\n").startswith("city.toml: not valid TOML")
-    with pytest.raises(ScenarioError, match=r"^nowhere: not a built-in scenario \(tiny\)"):
+    with pytest.raises(ScenarioError, match=r"^nowhere: not a built-in scenario \(demo, lyon-fete-des-lumieres, tiny\)"):
         load("nowhere")
 
 

@@ -64,3 +64,22 @@ def test_tshark_reads_the_phones_imsis_on_s11_and_s6a(tiny_out):
         else:
             seen["diameter"].add(user)
     assert seen == {"gtpv2": imsis, "diameter": imsis}
+
+
+def test_a_small_demo_with_roamers_is_clean(tmp_path):
+    """The city model (roamers' IMSIs of five countries, arrivals, nights off, M2M) encodes
+    into frames tshark reads without a warning; roamers' IMSIs keep their MCC."""
+    from simulator.generate import generate
+    from simulator.scenario import load, resize
+
+    summary = generate(resize(load("demo"), 0.03, 1), tmp_path, SEED)
+    rows = _tshark("-r", str(tmp_path / "s1.pcap"), "-T", "fields", "-e", "frame.protocols",
+                   "-e", "_ws.expert.severity", "-e", "e212.imsi").splitlines()
+    assert len(rows) == summary.messages > 1000
+    mccs = Counter()
+    for n, row in enumerate(rows, start=1):
+        protocols, expert, imsi = (row.split("\t") + ["", "", ""])[:3]
+        assert any(protocols.startswith(p) for p in PREFIXES.values()), (n, protocols)
+        assert expert == "", (n, "expert info", expert)
+        mccs.update({i[:3] for i in imsi.split(",") if i})
+    assert mccs["001"] and set(mccs) - {"001"}  # a few roamers at this scale
