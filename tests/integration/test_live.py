@@ -70,7 +70,9 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) 
         while b"capturing" not in (line := live.stderr.readline()):
             assert line and time.monotonic() < deadline, \
                 "collector live did not start: " + (line + live.stderr.read(4000)).decode()
-        subprocess.run(in_ns(netns, "-m", "tests.inject", "--interface", "span0", *captures),
+        plays = [a for c in captures for a in ("--capture", c)]
+        subprocess.run(in_ns(netns, "-m", "simulator", "play", "--interface", "span0",
+                             "--speed", "0", *plays),
                        check=True, env=env, cwd=ROOT, capture_output=True)
         time.sleep(2)
         live.send_signal(signal.SIGTERM)

@@ -63,6 +63,9 @@ def test_no_identity_in_anything_written(tmp_path):
         p = pseudo(imsi)
         pseudonyms[f"{p:016x}".encode()] = "pseudonym hex"
         pseudonyms[p.to_bytes(8, "big")] = "pseudonym bytes"
+        pseudonyms[p.to_bytes(8, "little")] = "pseudonym bytes (little endian)"
+        pseudonyms[str(p).encode()] = "pseudonym decimal"
+        pseudonyms[str(p - (1 << 64) if p >= 1 << 63 else p).encode()] = "pseudonym int64"
     hits = scan(blobs, needles(imsis) | needles(msisdns) | equipment | pseudonyms)
     assert hits == []
 
