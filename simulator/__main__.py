@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                         "M2M devices) by F (default 1)")
     g.add_argument("--days", type=int, choices=range(1, 32), metavar="D",
                    help="simulate D local days from the scenario's first (default: its hours)")
+    g.add_argument("--no-templates", action="store_true",
+                   help="encode every message with pycrate (slow; for comparisons)")
     y = sub.add_parser("play", help="stream a capture into a network interface, paced by its "
                        "timestamps (root or CAP_NET_RAW)")
     src = y.add_mutually_exclusive_group(required=True)
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # the simulator writes plain NAS: pycrate's warning that NAS ciphering is unavailable is noise
     logging.getLogger("pycrate_mobile").setLevel(logging.ERROR)
+    if args.no_templates:
+        os.environ["CELLCENSUS_TEMPLATES"] = "off"
     from simulator.generate import generate  # pycrate is imported only once the input is valid
 
     try:

@@ -5,6 +5,8 @@ Byte layout (RFC 6733 §3 header, §4.1 AVPs) and the AVPs the simulator sends;
 dictionaries are the oracle of the unit tests (every message decodes back to the
 values given here; AVP codes and types checked against `Diameter3GPP`).
 Authentication vectors and subscription values are fixed or random but valid.
+Messages per subscriber are filled from templates (`simulator.templates`) whose builders
+are the `_enc_*` methods.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import struct
 
 from simulator.gtpv2 import tbcd
 from simulator.messages import plmn_bytes
+from simulator.templates import Kind, Octets, Tbcd, Templates, Text, Uint
 
 VENDOR_3GPP = 10415
 S6A = 16777251                  # Application-ID (TS 29.272 §7.1.8)
@@ -81,15 +84,31 @@ def realm(plmn: str) -> str:
     return f"epc.mnc{mnc}.mcc{plmn[:3]}.3gppnetwork.org"
 
 
+_ID, _TEXT, _VECTOR, _DIGITS = Uint(32), Text(), Octets(), Tbcd()
+
+
 class S6a:
     """The S6a messages of one network: MME and HSS identities, the served PLMN."""
 
-    __slots__ = ("mme_host", "hss_host", "realm", "plmn", "mme_ip", "hss_ip")
+    __slots__ = ("mme_host", "hss_host", "realm", "plmn", "mme_ip", "hss_ip", "templates", "_t",
+                 "_k")
 
-    def __init__(self, plmn: str, mme_ip: bytes, hss_ip: bytes) -> None:
+    def __init__(self, plmn: str, mme_ip: bytes, hss_ip: bytes,
+                 templates: Templates | None = None) -> None:
         self.realm = realm(plmn)
         self.mme_host, self.hss_host = f"mme.{self.realm}", f"hss.{self.realm}"
         self.plmn, self.mme_ip, self.hss_ip = plmn_bytes(plmn), mme_ip, hss_ip
+        self.templates = templates if templates is not None else Templates()
+        self._t = self.templates.encode
+        ids = (_ID, _ID, _TEXT)  # hop-by-hop, end-to-end, Session-Id
+        self._k = {
+            "AIR": Kind("S6a AIR", self._enc_air, *ids, _TEXT),
+            "AIA": Kind("S6a AIA", self._enc_aia, *ids, _VECTOR, _VECTOR, _VECTOR, _VECTOR),
+            "ULR": Kind("S6a ULR", self._enc_ulr, *ids, _TEXT),
+            "ULA": Kind("S6a ULA", self._enc_ula, *ids),
+            "ULA+MSISDN": Kind("S6a ULA+MSISDN", self._enc_ula, *ids, _DIGITS),
+            "PUR": Kind("S6a PUR", self._enc_pur, *ids, _TEXT),
+            "PUA": Kind("S6a PUA", self._enc_pua, *ids)}
 
     def session_id(self, high: int, low: int) -> str:
         """A Session-Id (RFC 6733 §8.8): the MME's identity, two 32-bit values."""
@@ -128,6 +147,9 @@ class S6a:
     # §7.2.5 Authentication-Information-Request / §7.2.6 Answer
     def air(self, hop: int, end: int, session: str, imsi: str) -> bytes:
         """AIR for one E-UTRAN vector, immediate response preferred."""
+        return self._t(self._k["AIR"], (), (hop, end, session, imsi))
+
+    def _enc_air(self, hop: int, end: int, session: str, imsi: str) -> bytes:
         info = tgpp(REQUESTED_EUTRAN_AUTH_INFO, tgpp(NUMBER_OF_REQUESTED_VECTORS, _u(1))
                     + tgpp(IMMEDIATE_RESPONSE_PREFERRED, _u(1)))
         return message(AUTHENTICATION_INFORMATION, True, S6A, hop, end, self._head(
@@ -136,6 +158,11 @@ class S6a:
 
     def aia(self, hop: int, end: int, session: str, vector: bytes) -> bytes:
         """AIA with one E-UTRAN vector cut from 72 random octets (RAND, XRES, AUTN, KASME)."""
+        return self._t(self._k["AIA"], (), (hop, end, session, vector[:16], vector[16:24],
+                                            vector[24:40], vector[40:72]))
+
+    def _enc_aia(self, hop: int, end: int, session: str, *parts: bytes) -> bytes:
+        vector = b"".join(parts)
         ev = (tgpp(RAND, vector[:16]) + tgpp(XRES, vector[16:24]) + tgpp(AUTN, vector[24:40])
               + tgpp(KASME, vector[40:72]))
         return self._answer(AUTHENTICATION_INFORMATION, hop, end, session,
@@ -144,6 +171,9 @@ class S6a:
     # §7.2.3 Update-Location-Request / §7.2.4 Answer
     def ulr(self, hop: int, end: int, session: str, imsi: str, initial: bool) -> bytes:
         """ULR from the MME (S6a indicator; initial attach indicator when `initial`)."""
+        return self._t(self._k["ULR"], (initial,), (hop, end, session, imsi))
+
+    def _enc_ulr(self, initial: bool, hop: int, end: int, session: str, imsi: str) -> bytes:
         flags = ULR_S6A_INDICATOR | (ULR_INITIAL_ATTACH if initial else 0)
         return message(UPDATE_LOCATION, True, S6A, hop, end, self._head(session, mme=True)
                        + self._to_hss() + [utf8(USER_NAME, imsi), tgpp(RAT_TYPE, _u(EUTRAN)),
@@ -152,6 +182,11 @@ class S6a:
 
     def ula(self, hop: int, end: int, session: str, msisdn: str | None) -> bytes:
         """ULA with the subscription: MSISDN (if any), packet only, an AMBR."""
+        if msisdn is None:
+            return self._t(self._k["ULA"], (), (hop, end, session))
+        return self._t(self._k["ULA+MSISDN"], (), (hop, end, session, msisdn))
+
+    def _enc_ula(self, hop: int, end: int, session: str, msisdn: str | None = None) -> bytes:
         data = [tgpp(MSISDN, tbcd(msisdn))] if msisdn is not None else []
         data += [tgpp(SUBSCRIBER_STATUS, _u(0)), tgpp(NETWORK_ACCESS_MODE, _u(ONLY_PACKET)),
                  tgpp(AMBR, tgpp(MAX_BANDWIDTH_UL, _u(50_000_000))
@@ -162,11 +197,17 @@ class S6a:
     # §7.2.13 Purge-UE-Request / §7.2.14 Answer
     def pur(self, hop: int, end: int, session: str, imsi: str) -> bytes:
         """PUR: the MME deleted the subscriber's profile."""
+        return self._t(self._k["PUR"], (), (hop, end, session, imsi))
+
+    def _enc_pur(self, hop: int, end: int, session: str, imsi: str) -> bytes:
         return message(PURGE_UE, True, S6A, hop, end, self._head(session, mme=True)
                        + self._to_hss() + [utf8(USER_NAME, imsi)])
 
     def pua(self, hop: int, end: int, session: str) -> bytes:
         """PUA: success."""
+        return self._t(self._k["PUA"], (), (hop, end, session))
+
+    def _enc_pua(self, hop: int, end: int, session: str) -> bytes:
         return self._answer(PURGE_UE, hop, end, session, [])
 
 

@@ -24,13 +24,13 @@ from simulator import truth_people as people_truth
 from simulator.city import AGE_PYRAMID, split
 from simulator.pcap import (
     DIAMETER_PORT,
-    DIAMETER_PPID,
     GTPC_PORT,
     Host,
     PcapWriter,
     SCTPAssociation,
     UDPFlow,
 )
+from simulator.pcap_batch import write_messages
 from simulator.population import rng
 from simulator.procedures import Message
 from simulator.scenario import Scenario
@@ -174,12 +174,4 @@ def write_capture(path: str, scn: Scenario, messages: list[Message], seed: int) 
     s11 = UDPFlow(Host(_mac(net.sgw_ip), net.sgw_ip, GTPC_PORT), Host(mme.mac, mme.ip, GTPC_PORT),
                   r.getrandbits(16))
     with PcapWriter(path) as w:
-        for m in messages:
-            if m.link == "s1":
-                frame = assocs[m.enb].frame(m.uplink, m.stream, m.payload)
-            elif m.link == "s11":
-                frame = s11.frame(m.uplink, m.payload)
-            else:
-                frame = s6a.frame(m.uplink, m.stream, m.payload, DIAMETER_PPID)
-            w.write(m.t_us, frame)
-        return w.frames
+        return write_messages(w, messages, assocs, s11, s6a)

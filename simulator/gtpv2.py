@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 
 from simulator.messages import plmn_bytes
+from simulator.templates import Kind, Octets, Tbcd, Templates, Uint
 
 # §6.1 Table 6.1-1 message types
 CREATE_SESSION_REQUEST, CREATE_SESSION_RESPONSE = 32, 33
@@ -78,20 +79,57 @@ def apn(name: str) -> bytes:
     return ie(APN, b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")))
 
 
-class S11:
-    """The S11 messages of one network (its PLMN, APN, MME and S-GW addresses)."""
+_SEQ, _TEID, _TAC, _ECI, _IPV4, _DIGITS = Uint(24), Uint(32), Uint(16), Uint(28), Octets(), Tbcd()
+_SIMPLE = {  # messages with only constant IEs: (type, IEs)
+    "MBResp": (MODIFY_BEARER_RESPONSE, cause() + ie(BEARER_CONTEXT, ebi() + cause())),
+    "DSReq": (DELETE_SESSION_REQUEST, ebi()), "DSResp": (DELETE_SESSION_RESPONSE, cause()),
+    "RABReq": (RELEASE_ACCESS_BEARERS_REQUEST, b""),
+    "RABResp": (RELEASE_ACCESS_BEARERS_RESPONSE, cause()),
+    "DDN": (DOWNLINK_DATA_NOTIFICATION, ebi()), "DDNAck": (DOWNLINK_DATA_NOTIFICATION_ACK, cause())}
 
-    __slots__ = ("plmn", "apn", "mme_ip", "sgw_ip", "pgw_ip")
+
+class S11:
+    """The S11 messages of one network (its PLMN, APN, MME and S-GW addresses).
+
+    Public methods fill templates (`simulator.templates`) whose builders are the `_enc_*`
+    methods: the bytes are the same; pycrate decodes them back (tests)."""
+
+    __slots__ = ("plmn", "apn", "mme_ip", "sgw_ip", "pgw_ip", "templates", "_t", "_k")
 
     def __init__(self, plmn: str, apn_name: str, mme_ip: bytes, sgw_ip: bytes,
-                 pgw_ip: bytes) -> None:
+                 pgw_ip: bytes, templates: Templates | None = None) -> None:
         self.plmn, self.apn = plmn_bytes(plmn), apn_name
         self.mme_ip, self.sgw_ip, self.pgw_ip = mme_ip, sgw_ip, pgw_ip
+        self.templates = templates if templates is not None else Templates()
+        self._t = self.templates.encode
+        self._k = {name: Kind("GTPv2 " + name, self._enc_simple, _SEQ, _TEID)
+                   for name in _SIMPLE}
+        self._k |= {
+            "CSReq": Kind("GTPv2 CSReq", self._enc_csr, _SEQ, _DIGITS, _TAC, _ECI, _TEID),
+            "CSReq+MSISDN": Kind("GTPv2 CSReq+MSISDN", self._enc_csr, _SEQ, _DIGITS, _DIGITS,
+                                 _TAC, _ECI, _TEID),
+            "CSReq+MEI": Kind("GTPv2 CSReq+MEI", self._enc_csr, _SEQ, _DIGITS, _DIGITS, _TAC,
+                              _ECI, _TEID),
+            "CSReq+MSISDN+MEI": Kind("GTPv2 CSReq+MSISDN+MEI", self._enc_csr, _SEQ, _DIGITS,
+                                     _DIGITS, _DIGITS, _TAC, _ECI, _TEID),
+            "MBReq": Kind("GTPv2 MBReq", self._enc_mbr, _SEQ, _TEID, _IPV4, _TEID),
+            "MBReq+ULI": Kind("GTPv2 MBReq+ULI", self._enc_mbr, _SEQ, _TEID, _TAC, _ECI, _IPV4,
+                              _TEID)}
 
     # §7.2.1 Create Session Request / §7.2.2 Response
     def create_session_request(self, seq: int, imsi: str, msisdn: str | None, mei: str | None,
                                tac: int, eci: int, mme_teid: int) -> bytes:
         """Create Session Request of an attach (header TEID 0: the S-GW's is not known yet)."""
+        kind = "CSReq" + ("+MSISDN" if msisdn is not None else "") + (
+            "+MEI" if mei is not None else "")
+        values = (seq, imsi, *(x for x in (msisdn, mei) if x is not None), tac, eci, mme_teid)
+        return self._t(self._k[kind], (msisdn is not None, mei is not None), values)
+
+    def _enc_csr(self, has_msisdn: bool, has_mei: bool, seq: int, imsi: str, *rest) -> bytes:
+        rest = list(rest)
+        msisdn = rest.pop(0) if has_msisdn else None
+        mei = rest.pop(0) if has_mei else None
+        tac, eci, mme_teid = rest
         ies = [ie(IMSI, tbcd(imsi))]
         if msisdn is not None:
             ies.append(ie(MSISDN, tbcd(msisdn)))
@@ -108,7 +146,8 @@ class S11:
 
     def create_session_response(self, seq: int, mme_teid: int, sgw_teid: int, pgw_teid: int,
                                 ue_ip: bytes, sgw_u_teid: int) -> bytes:
-        """Create Session Response: accepted, the S-GW's S11 and S1-U F-TEIDs, the UE address."""
+        """Create Session Response: accepted, the S-GW's S11 and S1-U F-TEIDs, the UE address
+        (built every time: one per attach, and the P-GW's TEID is in it twice)."""
         bearer = (ebi() + cause() + fteid(IF_S1U_SGW, sgw_u_teid, self.sgw_ip)
                   + fteid(IF_S5_PGW_U, pgw_teid, self.pgw_ip, instance=2))
         return message(CREATE_SESSION_RESPONSE, mme_teid, seq, b"".join([
@@ -121,38 +160,51 @@ class S11:
     def modify_bearer_request(self, seq: int, sgw_teid: int, cell: tuple[int, int] | None,
                               enb_ip: bytes, enb_teid: int) -> bytes:
         """Modify Bearer Request: the eNB's S1-U F-TEID; the ULI (TAC, ECI) when it changed."""
+        if cell is None:
+            return self._t(self._k["MBReq"], (False,), (seq, sgw_teid, enb_ip, enb_teid))
+        return self._t(self._k["MBReq+ULI"], (True,), (seq, sgw_teid, *cell, enb_ip, enb_teid))
+
+    def _enc_mbr(self, has_uli: bool, seq: int, sgw_teid: int, *rest) -> bytes:
+        cell, (enb_ip, enb_teid) = (rest[:2], rest[2:]) if has_uli else (None, rest)
         ies = [] if cell is None else [uli(self.plmn, *cell)]
         ies.append(ie(BEARER_CONTEXT, ebi() + fteid(IF_S1U_ENB, enb_teid, enb_ip)))
         return message(MODIFY_BEARER_REQUEST, sgw_teid, seq, b"".join(ies))
 
+    def _simple(self, name: str, seq: int, teid: int) -> bytes:
+        return self._t(self._k[name], (name,), (seq, teid))
+
+    def _enc_simple(self, name: str, seq: int, teid: int) -> bytes:
+        """The messages that are a header and constant IEs (a cause, a bearer id)."""
+        kind, body = _SIMPLE[name]
+        return message(kind, teid, seq, body)
+
     def modify_bearer_response(self, seq: int, mme_teid: int) -> bytes:
         """Modify Bearer Response: accepted, the bearer modified."""
-        return message(MODIFY_BEARER_RESPONSE, mme_teid, seq,
-                       cause() + ie(BEARER_CONTEXT, ebi() + cause()))
+        return self._simple("MBResp", seq, mme_teid)
 
     # §7.2.9.1 Delete Session Request / §7.2.10.1 Response
     def delete_session_request(self, seq: int, sgw_teid: int) -> bytes:
         """Delete Session Request of a detach: the linked (default) bearer."""
-        return message(DELETE_SESSION_REQUEST, sgw_teid, seq, ebi())
+        return self._simple("DSReq", seq, sgw_teid)
 
     def delete_session_response(self, seq: int, mme_teid: int) -> bytes:
         """Delete Session Response: accepted."""
-        return message(DELETE_SESSION_RESPONSE, mme_teid, seq, cause())
+        return self._simple("DSResp", seq, mme_teid)
 
     # §7.2.21 Release Access Bearers Request / §7.2.22 Response (S1 release)
     def release_access_bearers_request(self, seq: int, sgw_teid: int) -> bytes:
         """Release Access Bearers Request (no IE: all the UE's S1-U bearers)."""
-        return message(RELEASE_ACCESS_BEARERS_REQUEST, sgw_teid, seq, b"")
+        return self._simple("RABReq", seq, sgw_teid)
 
     def release_access_bearers_response(self, seq: int, mme_teid: int) -> bytes:
         """Release Access Bearers Response: accepted."""
-        return message(RELEASE_ACCESS_BEARERS_RESPONSE, mme_teid, seq, cause())
+        return self._simple("RABResp", seq, mme_teid)
 
     # §7.2.11.1 Downlink Data Notification / §7.2.11.2 Acknowledge (before paging)
     def downlink_data_notification(self, seq: int, mme_teid: int) -> bytes:
         """Downlink Data Notification from the S-GW for the default bearer."""
-        return message(DOWNLINK_DATA_NOTIFICATION, mme_teid, seq, ebi())
+        return self._simple("DDN", seq, mme_teid)
 
     def downlink_data_notification_ack(self, seq: int, sgw_teid: int) -> bytes:
         """Downlink Data Notification Acknowledge: accepted."""
-        return message(DOWNLINK_DATA_NOTIFICATION_ACK, sgw_teid, seq, cause())
+        return self._simple("DDNAck", seq, sgw_teid)

@@ -32,6 +32,7 @@ from typing import NamedTuple
 from simulator.diameter import S6a
 from simulator.gtpv2 import S11
 from simulator.scenario import CellSpec, Network
+from simulator.templates import Templates
 
 APN = "internet"
 PURGE_SHARE = 0.25  # detaches after which the MME purges the subscriber at the HSS
@@ -63,11 +64,13 @@ class MMEPeers:
     """The S11 and S6a signalling of one MME (network `net`), random values from `r`."""
 
     __slots__ = ("s11", "s6a", "_r", "_gtp_seq", "_hop", "_end", "_sid", "_sid_high", "_teid",
-                 "_known", "_registered", "_sessions")
+                 "_known", "_registered", "_sessions", "_ips")
 
-    def __init__(self, net: Network, r: random.Random) -> None:
-        self.s11 = S11(net.plmn, APN, _ip(net.mme_ip), _ip(net.sgw_ip), _ip(net.pgw_ip))
-        self.s6a = S6a(net.plmn, _ip(net.mme_ip), _ip(net.hss_ip))
+    def __init__(self, net: Network, r: random.Random, templates: Templates | None = None
+                 ) -> None:
+        self.s11 = S11(net.plmn, APN, _ip(net.mme_ip), _ip(net.sgw_ip), _ip(net.pgw_ip),
+                       templates)
+        self.s6a = S6a(net.plmn, _ip(net.mme_ip), _ip(net.hss_ip), templates)
         self._r = r
         # GTPv2-C sequence numbers of the requests each peer sends (§7.6)
         self._gtp_seq = {True: r.randrange(1 << 20), False: r.randrange(1 << 20)}
@@ -77,6 +80,13 @@ class MMEPeers:
         self._known: set[int] = set()       # UEs with an authentication context at the MME
         self._registered: set[int] = set()  # UEs the HSS has registered with this MME
         self._sessions: dict[int, _Session] = {}
+        self._ips: dict[str, bytes] = {}  # eNB addresses, parsed once
+
+    def _enb_ip(self, dotted: str) -> bytes:
+        ip = self._ips.get(dotted)
+        if ip is None:
+            ip = self._ips[dotted] = _ip(dotted)
+        return ip
 
     # -- identifiers -----------------------------------------------------------------
     def _seq(self, from_sgw: bool) -> int:
@@ -146,7 +156,7 @@ class MMEPeers:
         uli = None if cell == s.cell else (cell.tac, cell.eci)
         s.cell, seq = cell, self._seq(False)
         return [Exchange("s11", False, "ModifyBearerRequest", self.s11.modify_bearer_request(
-                    seq, s.sgw_teid, uli, _ip(enb_ip), enb_teid)),
+                    seq, s.sgw_teid, uli, self._enb_ip(enb_ip), enb_teid)),
                 Exchange("s11", True, "ModifyBearerResponse",
                          self.s11.modify_bearer_response(seq, s.mme_teid))]
 

@@ -3,14 +3,19 @@
 All messages are plain NAS (security header type 0), except the Service
 Request, which has its own short format (§8.2.25, security header 12).
 Identities: an IMSI or IMEISV is a string of digits, a GUTI a `Guti`.
+The functions encode with pycrate; `NASMessages` has the same methods, filled from
+templates.
 """
 
 from __future__ import annotations
 
+import random
 from typing import NamedTuple
 
 from pycrate_mobile import TS24301_EMM as EMM
 from pycrate_mobile import TS24301_ESM as ESM
+
+from simulator.templates import Digits, Field, Kind, Octets, Templates, Uint
 
 # TS 24.301 §9.9.3.12 EPS mobile identity types, §9.9.3.21 key set identifier
 IDTYPE_IMSI, IDTYPE_IMEISV, IDTYPE_GUTI = 1, 3, 6
@@ -140,3 +145,113 @@ def detach_request_switch_off(guti: Guti, ksi: int) -> bytes:
         "NAS_KSI": {"TSC": 0, "Value": ksi}, "EPSDetachType": {"SwitchOff": 1, "Type": EPS_DETACH},
         "EPSID": {"type": IDTYPE_GUTI, "ident": guti.ident()},
     }).to_bytes()
+
+
+class GutiField(Field):
+    """A GUTI in an EPS mobile identity (§9.9.3.12): MMEGI, MMEC and M-TMSI, 56 bits after
+    the PLMN, which shapes the template."""
+
+    __slots__ = ()
+    shaped = True
+    plain_rep = False
+
+    def shape(self, value: Guti) -> str:
+        return value.plmn
+
+    def shape_src(self, var: str) -> str:
+        return f"{var}.plmn"
+
+    def bits(self, shape: str) -> int:
+        return 56
+
+    def probes(self, shape: str) -> tuple[Guti, Guti]:
+        return Guti(shape, 0x5555, 0x55, 0x55555555), Guti(shape, 0xAAAA, 0xAA, 0xAAAAAAAA)
+
+    def sample(self, r: random.Random, shape: str) -> Guti:
+        return Guti(shape, r.getrandbits(16), r.getrandbits(8), r.getrandbits(32))
+
+    def rep(self, value: Guti) -> int:
+        return value.mmegi << 40 | value.mmec << 32 | value.mtmsi
+
+
+_GUTI, _TAC, _ADDR = GutiField(), Uint(16), Octets()
+_KINDS = {  # name: (pycrate builder on (*constants, *values), fields)
+    "attach_imsi": (lambda ksi, imsi: attach_request(imsi, ksi), Digits(IDTYPE_IMSI)),
+    "attach_guti": (lambda ksi, guti: attach_request(guti, ksi), _GUTI),
+    "attach_accept": (lambda t3412, tac, ip, guti: attach_accept(guti, [tac], t3412, ip),
+                      _TAC, _ADDR, _GUTI),
+    "attach_complete": (attach_complete,),
+    "identity_request": (identity_request_imeisv,),
+    "identity_response": (identity_response_imeisv, Digits(IDTYPE_IMEISV)),
+    "tau_request": (lambda periodic, ksi, guti, tac: tau_request(guti, tac, periodic, ksi),
+                    _GUTI, _TAC),
+    "tau_accept": (lambda plmn, t3412, tac: tau_accept(plmn, [tac], t3412, None), _TAC),
+    "tau_accept_guti": (lambda plmn, t3412, tac, guti: tau_accept(plmn, [tac], t3412, guti),
+                        _TAC, _GUTI),
+    "tau_complete": (tau_complete,),
+    "service_request": (service_request,),
+    "detach": (lambda ksi, guti: detach_request_switch_off(guti, ksi), _GUTI),
+}
+
+
+class NASMessages:
+    """The functions above, filled from templates (`simulator.templates`); same arguments."""
+
+    __slots__ = ("templates", "_k")
+
+    def __init__(self, templates: Templates | None = None) -> None:
+        self.templates = templates if templates is not None else Templates()
+        self._k = {name: Kind("NAS " + name, build, *fields)
+                   for name, (build, *fields) in _KINDS.items()}
+
+    def _fill(self, kind: str, consts: tuple, values: tuple) -> bytes:
+        return self.templates.encode(self._k[kind], consts, values)
+
+    def attach_request(self, identity: str | Guti, ksi: int = NO_KEY) -> bytes:
+        """See `attach_request`."""
+        if isinstance(identity, Guti):
+            return self._fill("attach_guti", (ksi,), (identity,))
+        return self._fill("attach_imsi", (ksi,), (identity,))
+
+    def attach_accept(self, guti: Guti, tacs: list[int], t3412: int, ue_ip: bytes) -> bytes:
+        """See `attach_accept` (one TAC in the list: templated; more: pycrate)."""
+        if len(tacs) != 1:
+            return attach_accept(guti, tacs, t3412, ue_ip)
+        return self._fill("attach_accept", (t3412,), (tacs[0], ue_ip, guti))
+
+    def attach_complete(self) -> bytes:
+        """See `attach_complete`."""
+        return self._fill("attach_complete", (), ())
+
+    def identity_request_imeisv(self) -> bytes:
+        """See `identity_request_imeisv`."""
+        return self._fill("identity_request", (), ())
+
+    def identity_response_imeisv(self, imeisv: str) -> bytes:
+        """See `identity_response_imeisv`."""
+        return self._fill("identity_response", (), (imeisv,))
+
+    def tau_request(self, guti: Guti, old_tac: int, periodic: bool, ksi: int) -> bytes:
+        """See `tau_request`."""
+        return self._fill("tau_request", (periodic, ksi), (guti, old_tac))
+
+    def tau_accept(self, plmn: str, tacs: list[int], t3412: int,
+                   new_guti: Guti | None) -> bytes:
+        """See `tau_accept` (one TAC in the list: templated; more: pycrate)."""
+        if len(tacs) != 1:
+            return tau_accept(plmn, tacs, t3412, new_guti)
+        if new_guti is None:
+            return self._fill("tau_accept", (plmn, t3412), (tacs[0],))
+        return self._fill("tau_accept_guti", (plmn, t3412), (tacs[0], new_guti))
+
+    def tau_complete(self) -> bytes:
+        """See `tau_complete`."""
+        return self._fill("tau_complete", (), ())
+
+    def service_request(self, ksi: int, seq: int) -> bytes:
+        """See `service_request` (one template per key set identifier and sequence number)."""
+        return self._fill("service_request", (ksi, seq), ())
+
+    def detach_request_switch_off(self, guti: Guti, ksi: int) -> bytes:
+        """See `detach_request_switch_off`."""
+        return self._fill("detach", (ksi,), (guti,))

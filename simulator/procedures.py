@@ -14,21 +14,33 @@ random generator of their own, so the S1AP messages are the same with
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from simulator import nas
 from simulator.messages import S1APMessages, enb_s1u_teid, sgw_s1u_teid
 from simulator.mme_peers import Exchange, MMEPeers, NoPeers
 from simulator.population import Phone
 from simulator.scenario import CellSpec, Scenario
+from simulator.templates import Templates
 
 STREAMS = 4  # SCTP streams per association: 0 for non UE-associated signalling
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+def below(r: random.Random, n: int) -> int:
+    """`r.randrange(n)`, drawn exactly as CPython 3.11 draws it (getrandbits of n's bit
+    length until below n; tested equal) without its three Python calls: a draw is made for
+    every message."""
+    k = n.bit_length()
+    x = r.getrandbits(k)
+    while x >= n:
+        x = r.getrandbits(k)
+    return x
+
+
+class Message(NamedTuple):
     """One message at `t_us` microseconds on `link`: "s1" (the S1-MME link of eNB `enb`),
-    "s11" (MME - S-GW) or "s6a" (MME - HSS); `uplink`: towards the MME."""
+    "s11" (MME - S-GW) or "s6a" (MME - HSS); `uplink`: towards the MME.  A named tuple:
+    hundreds of thousands are made per run (a frozen dataclass costs 4x more to build)."""
 
     t_us: int
     enb: int
@@ -58,22 +70,27 @@ class UE:
 class Core:
     """The MME and its eNBs; collects the messages of every procedure."""
 
-    __slots__ = ("scn", "s1", "peers", "out", "_r", "_next_enb_ue", "_next_mme_ue", "_mtmsis",
-                 "_ksi")
+    __slots__ = ("scn", "s1", "nas", "peers", "out", "_r", "_next_enb_ue", "_next_mme_ue",
+                 "_mtmsis", "_ksi", "_enb_ip")
 
-    def __init__(self, scn: Scenario, r: random.Random, peers_r: random.Random) -> None:
-        self.scn, self.s1, self.out, self._r = scn, S1APMessages(scn.network), [], r
-        self.peers = MMEPeers(scn.network, peers_r) if scn.network.core_signalling else NoPeers()
+    def __init__(self, scn: Scenario, r: random.Random, peers_r: random.Random,
+                 templates: Templates | None = None) -> None:
+        templates = templates if templates is not None else Templates()
+        self.scn, self.out, self._r = scn, [], r
+        self.s1, self.nas = S1APMessages(scn.network, templates), nas.NASMessages(templates)
+        self.peers = (MMEPeers(scn.network, peers_r, templates) if scn.network.core_signalling
+                      else NoPeers())
         self._next_enb_ue = {e.id: r.randrange(1, 1000) for e in scn.enbs}
         self._next_mme_ue = r.randrange(1, 1 << 20)
         self._mtmsis: set[int] = set()
         self._ksi = 1
+        self._enb_ip = {e.id: e.ip for e in scn.enbs}
 
     # -- plumbing ------------------------------------------------------------------
     def _say(self, t: int, enb: int, uplink: bool, stream: int, name: str, payload: bytes,
              then: list[Exchange] | None = None) -> int:
         self.out.append(Message(t, enb, uplink, stream, name, payload))
-        nxt = t + self._r.randint(4_000, 30_000)  # next hop 4-30 ms later
+        nxt = t + 4_000 + below(self._r, 26_001)  # next hop 4-30 ms later
         if then:  # what the message triggers on S11 / S6a, before the next S1AP message
             self._place(t, nxt, then)
         return nxt
@@ -131,16 +148,18 @@ class Core:
             ue.index, phone.imsi, phone.msisdn, phone.imeisv if phone.reports_imeisv else None,
             cell, ue_ip, sgw_s1u_teid(ue.mme_ue))
         t = self._ue_say(t, ue, True, "InitialUEMessage/AttachRequest", s1.initial_ue_message(
-            ue.enb_ue, nas.attach_request(ident), cell, "mo-Signalling", mtmsi), then + session)
+            ue.enb_ue, self.nas.attach_request(ident), cell, "mo-Signalling", mtmsi),
+            then + session)
         if asks_imeisv:
             t = self._ue_say(t, ue, False, "DownlinkNASTransport/IdentityRequest",
-                             s1.downlink_nas(ue.mme_ue, ue.enb_ue, nas.identity_request_imeisv()))
+                             s1.downlink_nas(ue.mme_ue, ue.enb_ue,
+                                             self.nas.identity_request_imeisv()))
             t = self._ue_say(t, ue, True, "UplinkNASTransport/IdentityResponse", s1.uplink_nas(
-                ue.mme_ue, ue.enb_ue, nas.identity_response_imeisv(phone.imeisv), cell),
+                ue.mme_ue, ue.enb_ue, self.nas.identity_response_imeisv(phone.imeisv), cell),
                 peers.create_session(ue.index, phone.imsi, phone.msisdn, phone.imeisv, cell,
                                      ue_ip, sgw_s1u_teid(ue.mme_ue)))
         ue.guti, ue.reg_tac = self._new_guti(), cell.tac
-        accept = nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
+        accept = self.nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
         t = self._ue_say(t, ue, False, "InitialContextSetupRequest/AttachAccept",
                          s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, accept,
                                                           self._r.getrandbits(256)))
@@ -148,7 +167,7 @@ class Core:
                          s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
                          self._modify(ue))
         t = self._ue_say(t, ue, True, "UplinkNASTransport/AttachComplete",
-                         s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.attach_complete(), cell))
+                         s1.uplink_nas(ue.mme_ue, ue.enb_ue, self.nas.attach_complete(), cell))
         ue.registered = ue.attached_before = True
         return self._ue_say(t, ue, False, "LocationReportingControl",
                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
@@ -166,7 +185,7 @@ class Core:
         self._connect(ue)
         ue.seq = (ue.seq + 1) % 32
         t = self._ue_say(t, ue, True, "InitialUEMessage/ServiceRequest", s1.initial_ue_message(
-            ue.enb_ue, nas.service_request(self._ksi, ue.seq), cell,
+            ue.enb_ue, self.nas.service_request(self._ksi, ue.seq), cell,
             "mt-Access" if paged else "mo-Data", ue.guti.mtmsi))
         t = self._ue_say(t, ue, False, "InitialContextSetupRequest",
                          s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
@@ -182,7 +201,7 @@ class Core:
         self._connect(ue)
         s1, cell = self.s1, ue.cell
         t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
-                         s1.initial_ue_message(ue.enb_ue, nas.tau_request(
+                         s1.initial_ue_message(ue.enb_ue, self.nas.tau_request(
                              ue.guti, ue.reg_tac, periodic, self._ksi), cell, "mo-Signalling",
                              ue.guti.mtmsi))
         t = self._tau_accept(t, ue, not periodic)
@@ -192,13 +211,14 @@ class Core:
         ue.reg_tac = ue.cell.tac
         new = self._new_guti() if realloc else None
         t = self._ue_say(t, ue, False, "DownlinkNASTransport/TrackingAreaUpdateAccept",
-                         self.s1.downlink_nas(ue.mme_ue, ue.enb_ue, nas.tau_accept(
+                         self.s1.downlink_nas(ue.mme_ue, ue.enb_ue, self.nas.tau_accept(
                              ue.guti.plmn, [ue.reg_tac], self.scn.network.t3412, new)))
         if new is None:
             return t
         ue.guti = new
         return self._ue_say(t, ue, True, "UplinkNASTransport/TrackingAreaUpdateComplete",
-                            self.s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.tau_complete(), ue.cell))
+                            self.s1.uplink_nas(ue.mme_ue, ue.enb_ue, self.nas.tau_complete(),
+                                               ue.cell))
 
     def handover(self, t: int, ue: UE, cell: CellSpec) -> int:
         """Connected move: Location Report within an eNB, X2 path switch between eNBs."""
@@ -220,7 +240,7 @@ class Core:
                              s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
         if cell.tac != ue.reg_tac:  # connected-mode TAU into a new tracking area
             t = self._ue_say(t, ue, True, "UplinkNASTransport/TrackingAreaUpdateRequest",
-                             s1.uplink_nas(ue.mme_ue, ue.enb_ue, nas.tau_request(
+                             s1.uplink_nas(ue.mme_ue, ue.enb_ue, self.nas.tau_request(
                                  ue.guti, ue.reg_tac, False, self._ksi), cell))
             t = self._tau_accept(t, ue, True)
         return t
@@ -241,7 +261,7 @@ class Core:
 
     def detach(self, t: int, ue: UE) -> int:
         """Power-off: Detach Request (switch off) in the current connection or a new one."""
-        req = nas.detach_request_switch_off(ue.guti, self._ksi)
+        req = self.nas.detach_request_switch_off(ue.guti, self._ksi)
         then = self.peers.detach(ue.index, ue.phone.imsi)  # Delete Session, perhaps Purge-UE
         if ue.connected:
             t = self._ue_say(t, ue, True, "UplinkNASTransport/DetachRequest",
@@ -259,4 +279,4 @@ class Core:
         return self.peers.modify(ue.index, ue.cell, self._ip(ue.cell), enb_s1u_teid(ue.enb_ue))
 
     def _ip(self, cell: CellSpec) -> str:
-        return next(e.ip for e in self.scn.enbs if e.id == cell.enb_id)
+        return self._enb_ip[cell.enb_id]

@@ -26,8 +26,9 @@ from collections import deque
 
 from simulator.mobility import PhoneTimeline, Session, Step
 from simulator.population import rng
-from simulator.procedures import UE, Core, Message
+from simulator.procedures import UE, Core, Message, below
 from simulator.scenario import Scenario
+from simulator.templates import Templates
 
 US = 1_000_000
 _ATTACH_HOLD = (3, 10)     # seconds connected after an attach
@@ -40,9 +41,9 @@ class _Run:
 
     __slots__ = ("core", "r", "agenda", "ues", "upcoming", "gen", "release_at", "seq")
 
-    def __init__(self, scn: Scenario, seed: int) -> None:
+    def __init__(self, scn: Scenario, seed: int, templates: Templates | None = None) -> None:
         self.r = rng(seed, "signalling")
-        self.core = Core(scn, self.r, rng(seed, "core-peers"))
+        self.core = Core(scn, self.r, rng(seed, "core-peers"), templates)
         self.agenda: list = []
         self.ues: list[UE] = []
         self.upcoming: list[deque[int]] = []
@@ -65,7 +66,7 @@ class _Run:
 
     def timer(self, t: int, i: int, kind: str) -> None:
         """Arm the UE's one timer (release while connected, periodic TAU while idle)."""
-        t += self.r.randrange(US)  # timers fire at any microsecond, not on whole seconds
+        t += below(self.r, US)  # timers fire at any microsecond, not on whole seconds
         self.gen[i] += 1
         if kind == "release":
             self.release_at[i] = t
@@ -134,9 +135,11 @@ class _Run:
             self.timer(end + core.scn.network.t3412 * US, i, "periodic")
 
 
-def simulate(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int) -> list[Message]:
-    """Every S1AP message of the scenario (S1 Setup of each eNB first), sorted by time."""
-    run = _Run(scn, seed)
+def simulate(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
+             templates: Templates | None = None) -> list[Message]:
+    """Every message of the scenario (S1 Setup of each eNB first), sorted by time; encoded
+    with `templates` (default: a new `Templates`, on unless CELLCENSUS_TEMPLATES=off)."""
+    run = _Run(scn, seed, templates)
     run.core.s1_setup(scn.start * US)
     for tl in timelines:
         run.add(tl)
