@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/memory.py [--devices 1000000] [--cells 3000]
 
-Feeds the edge state (PresenceState, plus the pipeline's set of distinct devices)
-two location events per device (a minute apart, so each holds on-time in the open
-bin), each device a distinct 64-bit pseudonym in one of `--cells`
-cells, all inside one open bin, and prints the growth of the process's resident set
-(RSS, what the machine pays), or with --trace Python's traced allocations, per device.
+Feeds the edge state (PresenceState with the edge analytics' columns, plus the
+pipeline's set of distinct devices) two location events per device (a minute apart, so
+each holds on-time in the open bin), each device a distinct 64-bit pseudonym in one of
+`--cells` cells, all inside one bin; then closes that bin (so every analytics column
+is allocated and written: home, stays, recurrence, M2M, segment) while the devices stay
+on, and prints the growth of the process's resident set (RSS, what the machine pays),
+or with --trace Python's traced allocations, per device.  `--no-edge`: presence alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from collector.edge import AnalyticsConfig, EdgeAnalytics  # noqa: E402
 from collector.presence import PresenceState  # noqa: E402
+from collector.tally import PresenceTally  # noqa: E402
+from collector.zones import ZoneMap  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -34,6 +39,7 @@ def main() -> int:
     ap.add_argument("--devices", type=int, default=1_000_000)
     ap.add_argument("--cells", type=int, default=3000)
     ap.add_argument("--trace", action="store_true", help="count Python allocations instead")
+    ap.add_argument("--no-edge", action="store_true", help="presence state only")
     args = ap.parse_args()
     r = random.Random(1)
     cells = [("00101", 1 + i // 100, 4096 * 256 + i) for i in range(args.cells)]
@@ -44,14 +50,21 @@ def main() -> int:
         tracemalloc.start()
     before = rss_bytes()
     state, devices = PresenceState(), set()
+    if not args.no_edge:
+        tally = PresenceTally("bench", 1, 900)
+        EdgeAnalytics(state, tally, ZoneMap(), AnalyticsConfig())
     for i, (p, cell) in enumerate(events):  # seen in a cell, then a minute later again
         state.observe(p, t0 + i * 1e-4, cell)
         devices.add(p)
     for i, (p, cell) in enumerate(events):  # so each holds on-time in its open bin
         state.observe(p, t0 + 60 + i * 1e-4, cell)
+    if not args.no_edge:  # close the bin: the analytics columns are written
+        state.advance(t0 - t0 % 900 + 900 + 60)
+        tally.reset()     # rows and sketches go out with the next push: not device state
     grown = rss_bytes() - before
     n = args.devices
-    print(f"devices tracked     {len(state):,} (one open bin, {args.cells:,} cells)")
+    what = "presence only" if args.no_edge else "with the edge analytics, one bin closed"
+    print(f"devices tracked     {len(state):,} ({what}, {args.cells:,} cells)")
     if args.trace:  # tracemalloc's own bookkeeping inflates the RSS: report its figure only
         traced = tracemalloc.get_traced_memory()[0]
         print(f"Python allocations  {traced / 2**20:,.0f} MiB = {traced / n:,.0f} bytes/device")

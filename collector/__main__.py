@@ -19,6 +19,7 @@ from collector.sources.pcap import CaptureError, check_capture
 from collector.spool import SpoolError
 from wire.curve import CurveKeyError, make_keypair
 from wire.pseudonym import KeyFileError, Pseudonymizer, load_key, new_key, write_key
+from wire.reference import ReferenceError
 
 log = logging.getLogger("collector")
 
@@ -96,7 +97,8 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
     if not args.dry_run and not args.aggregator:
         raise UsageError(f"{args.cmd} needs --aggregator ENDPOINT or --dry-run")
     pseudo = _pseudonymizer(args.key_file)
-    cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60)
+    cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60,
+                     **_analytics(args))
     sender = None
     if not args.dry_run:
         sender = _sender(args)
@@ -117,6 +119,47 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
     print_summary(summary, sources, sys.stdout, dry_run=args.dry_run,
                   interface=getattr(args, "interface", None))
     return 1 if summary.unacked else 0
+
+
+def _analytics(args: argparse.Namespace) -> dict:
+    """The EdgeConfig fields of the analytics options, the reference files read once here
+    so that a bad one stops the run before it starts (ReferenceError: file, line, value)."""
+    from collector.edge import AnalyticsConfig
+    from collector.m2m import BUILTIN_TACS, read_tacs
+    from collector.zones import ZoneMap
+
+    ZoneMap.from_reference(args.reference)
+    night = []
+    for text in args.night.split("-", 1) if "-" in args.night else ("", ""):
+        hh = text.split(":")[0]
+        night.append(int(hh) if hh.isdigit() and int(hh) < 24 and text in (hh, hh + ":00")
+                     else -1)
+    if len(night) != 2 or -1 in night or night[0] == night[1]:
+        raise UsageError(f"--night {args.night!r}: expected HH:00-HH:00 (e.g. 20:00-07:00)")
+    analytics = AnalyticsConfig(
+        timezone=args.timezone, night_start=night[0], night_end=night[1],
+        home_window=args.home_nights, home_min_nights=args.home_min_nights,
+        recurrence_days=args.recurrence_days)
+    try:
+        analytics.tz()
+    except ValueError as e:
+        raise UsageError(f"--timezone: {e}") from None
+    if not 1 <= args.home_min_nights <= args.home_nights:
+        raise UsageError("--home-min-nights must be from 1 to --home-nights")
+    tacs = BUILTIN_TACS | (read_tacs(args.m2m_tacs) if args.m2m_tacs else frozenset())
+    return {"reference": args.reference, "analytics": analytics, "m2m_tacs": tacs}
+
+
+def _bounded(lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = lo - 1
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {lo} to {hi}")
+        return value
+    return parse
 
 
 def _sender(args: argparse.Namespace):
@@ -189,6 +232,22 @@ def _edge_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--workers", type=_positive, default=1, metavar="N",
                    help="decoding processes (frames split by address pair / flow; same counts)")
     r.add_argument("--bin-minutes", type=int, default=15, choices=[5, 10, 15, 20, 30, 60])
+    r.add_argument("--reference", metavar="DIR", help="reference folder: DIR/cells.csv maps "
+                   "cells to zones (without it each cell is its own zone, cell-PLMN-CELLID)")
+    r.add_argument("--timezone", default="UTC", help="local time zone of nights, 04:00 and "
+                   "days (IANA name, e.g. Europe/Paris; default UTC)")
+    r.add_argument("--night", default="20:00-07:00", metavar="HH:00-HH:00",
+                   help="night window of home detection, local time (default 20:00-07:00)")
+    r.add_argument("--home-nights", type=_bounded(1, 32), default=30, metavar="N",
+                   help="rolling window of nights of home detection (default 30, at most 32)")
+    r.add_argument("--home-min-nights", type=_bounded(1, 32), default=5, metavar="N",
+                   help="observed nights needed before a home is decided (default 5; 1 for "
+                   "short simulations)")
+    r.add_argument("--recurrence-days", type=_bounded(1, 31), default=28, metavar="N",
+                   help="days of history of recurrence classes (default 28, at most 31)")
+    r.add_argument("--m2m-tacs", metavar="FILE", help="IMEI TACs of M2M modules (one "
+                   "8-digit TAC a line), added to the built-in list; such devices are not "
+                   "counted")
     r.add_argument("--spool", metavar="DIR", help="keep unacknowledged batches here (on disk) "
                    "and re-send them after an outage or a restart")
     r.add_argument("--spool-max-mb", type=int, default=256, metavar="MB",
@@ -209,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, CurveKeyError, KeyFileError, LiveError, SpoolError, UsageError) as e:
+    except (CaptureError, CurveKeyError, KeyFileError, LiveError, ReferenceError, SpoolError,
+            UsageError) as e:
         print(f"collector: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,13 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from collector.decode.stage import DecodeStage
+from collector.edge import AnalyticsConfig, EdgeAnalytics
+from collector.events import SignallingEvent
 from collector.framing.messages import TransportMessage
+from collector.m2m import ACTIVE, ACTIVE_NAS, BUILTIN_TACS, BY_TAC
 from collector.order import keyed_messages
 from collector.presence import PresenceState
-from collector.tally import PresenceTally
+from collector.tally import ZONE_KINDS, PresenceTally
 from collector.telemetry import Counters
+from collector.zones import ZoneMap
 from wire.pseudonym import Pseudonymizer
 from wire.tally import TallyBatch
+
+# the decoders hand an IMEI's TAC (8 digits, as text) on where SignallingEvent has the field
+_HAS_TAC = "imei_tac" in SignallingEvent.__slots__
 
 log = logging.getLogger("collector")
 
@@ -32,19 +39,25 @@ class EdgeConfig:
     bin_seconds: int = 900
     timeout: float = 7200.0
     lateness: float = 60.0
+    reference: str | None = None   # folder with cells.csv (zones); None: a zone per cell
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
+    m2m_tacs: frozenset = BUILTIN_TACS
 
 
 class EdgePipeline:
     """Decodes messages, keeps presence state and yields closed-bin tally batches."""
 
-    __slots__ = ("counters", "decode", "presence", "tally", "events", "devices")
+    __slots__ = ("counters", "decode", "presence", "tally", "events", "devices", "edge",
+                 "_tacs")
 
     def __init__(self, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, counters: Counters) -> None:
         self.counters = counters
         self.decode = DecodeStage(pseudonymizer, counters)
         self.tally = PresenceTally(cfg.collector_id, cfg.epoch, cfg.bin_seconds)
-        self.presence = PresenceState(cfg.bin_seconds, cfg.timeout, cfg.lateness,
-                                      on_close=self.tally.close_bin)
+        self.presence = PresenceState(cfg.bin_seconds, cfg.timeout, cfg.lateness)
+        self.edge = EdgeAnalytics(self.presence, self.tally, ZoneMap.from_reference(
+            cfg.reference), cfg.analytics)
+        self._tacs = cfg.m2m_tacs
         self.events: Counter[str] = Counter()
         self.devices: set[int] = set()  # distinct pseudonyms seen (spine; a sketch later)
 
@@ -66,11 +79,14 @@ class EdgePipeline:
             self.devices.add(ev.subscriber)
             mcc = ev.home_mcc
             mcc = int(mcc) if mcc and mcc.isdigit() else 0
+            flags = ACTIVE if ev.nas in ACTIVE_NAS else 0
+            if _HAS_TAC and ev.imei_tac in self._tacs:
+                flags |= BY_TAC
             if ev.off:
-                ok = self.presence.observe(ev.subscriber, ev.time, None, mcc)
+                ok = self.presence.observe(ev.subscriber, ev.time, None, mcc, flags)
             elif ev.cell is not None and ev.tac is not None and not ev.target:
                 ok = self.presence.observe(ev.subscriber, ev.time, (ev.plmn, ev.tac, ev.cell),
-                                           mcc)
+                                           mcc, flags)
             else:
                 continue
             if not ok:
@@ -84,7 +100,13 @@ class EdgePipeline:
     def finish(self) -> list[TallyBatch]:
         """End of input: close every remaining bin."""
         self.presence.flush()
+        self.edge.finish()
         return self.tally.push(final=True)
+
+    def summarise(self, summary: ReplaySummary) -> None:
+        """Put the pipeline's counts (events, devices, M2M) into `summary`."""
+        summary.events, summary.devices = self.events, len(self.devices)
+        summary.m2m_tac, summary.m2m_behaviour = self.edge.m2m.by_tac, self.edge.m2m.by_behaviour
 
     def _emit(self, closed: list) -> list[TallyBatch]:
         if not closed:  # the tally took the bins' devices when they closed (on_close)
@@ -102,6 +124,9 @@ class ReplaySummary:
     rows: int = 0
     sketches: int = 0
     sketch_bytes: int = 0
+    zone_rows: Counter = field(default_factory=Counter)  # stays, overnight, ... rows sent
+    m2m_tac: int = 0            # devices left out as M2M by their IMEI TAC
+    m2m_behaviour: int = 0      # ... by their behaviour over a day
     batches: int = 0
     acked: int = 0
     unacked: int = 0
@@ -123,6 +148,8 @@ def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], No
             summary.rows += len(b.presence)
             summary.sketches += len(b.sketches)
             summary.sketch_bytes += sum(len(r.sketch) for r in b.sketches)
+            for kind in ZONE_KINDS.values():
+                summary.zone_rows[kind] += len(getattr(b, kind))
             if sender is not None:
                 sender.send(b)
     return ship
@@ -141,6 +168,6 @@ def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
         if batches:
             ship(batches)
     ship(pipe.finish())
-    summary.events, summary.devices = pipe.events, len(pipe.devices)
+    pipe.summarise(summary)
     summary.add_fallbacks(pipe.decode.fallbacks())
     return summary

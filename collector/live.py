@@ -69,6 +69,6 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
         capture.close()
     framer.flush()
     ship(pipe.finish())
-    summary.events, summary.devices = pipe.events, len(pipe.devices)
+    pipe.summarise(summary)
     summary.add_fallbacks(pipe.decode.fallbacks())
     return summary

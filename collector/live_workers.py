@@ -150,5 +150,5 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
     for end in ends:
         counters.merge(end.counters)
         summary.add_fallbacks(end.fallbacks)
-    summary.events, summary.devices = pipe.events, len(pipe.devices)
+    pipe.summarise(summary)
     return summary

@@ -14,6 +14,12 @@ location, and the on-time of the one (bin, cell) a device usually holds.  A
 device that holds more — it moved within an open bin, or spans two open bins —
 keeps its full {bin: {cell: seconds}} in a small overflow dict until those bins
 close.  Closing a bin is vectorised over all slots; freed slots are reused.
+
+The edge analytics (collector.edge) keep their per-device columns beside these, indexed
+by the same slots: `on_close` hands them the present devices' slots with each closed bin,
+`retain` may keep a device's slot after its presence ended (its home and recurrence
+history lives on while it is quiet; it is then *dormant*: off, nothing accounted), and
+`observe(..., flags=...)` ORs event facts (M2M hints) into a byte per slot, `flags`.
 """
 
 from __future__ import annotations
@@ -32,15 +38,20 @@ class PresenceState:
 
     __slots__ = ("bin", "timeout", "lateness", "late", "_slot", "_free", "_cells", "_cell_ids",
                  "_key", "_used", "_cell", "_since", "_last", "_acc_bin", "_acc_cell",
-                 "_acc_secs", "_overflow", "_open_from", "_watermark", "_mcc", "on_close")
+                 "_acc_secs", "_overflow", "_open_from", "_watermark", "_mcc", "on_close",
+                 "retain", "_flags", "_quiet_until", "created")
 
     def __init__(self, bin_seconds: int = 900, timeout: float = 7200.0,
-                 lateness: float = 60.0, on_close=None) -> None:
+                 lateness: float = 60.0, on_close=None, retain=None) -> None:
         self.bin, self.timeout, self.lateness = bin_seconds, timeout, lateness
-        # on_close(bin start, cells, cell index, pseudonym, home MCC), the last three numpy
-        # arrays with one entry per device present in the bin: what tallies by segment and
-        # sketches need beyond the counts `advance` returns
+        # on_close(bin start, cells, cell index, pseudonym, home MCC, slot), the last four
+        # numpy arrays with one entry per device present in the bin (called for every bin
+        # closed, present or not): what tallies by segment, sketches and the edge analytics
+        # need beyond the counts `advance` returns
         self.on_close = on_close
+        # retain(slots, time) -> the slots of `slots` (devices whose presence ended) to free
+        self.retain = retain
+        self.created = 0                        # slots given to a new device, ever
         self.late = 0
         self._slot: dict[int, int] = {}         # pseudonym -> slot
         self._free: list[int] = []              # slots of devices gone, to reuse
@@ -55,21 +66,28 @@ class PresenceState:
         self._acc_cell = array("i")
         self._acc_secs = array("d")
         self._mcc = array("H")                  # home MCC as a number (0: not known)
+        self._flags = array("B")                # facts ORed in by observe (edge analytics)
         self._overflow: dict[int, dict[int, dict[int, float]]] = {}  # slot -> bin -> cell -> s
         self._open_from: int | None = None      # start of the oldest bin not yet closed
         self._watermark = float("-inf")
+        self._quiet_until = float("-inf")       # no device is on at or after this time
 
     def __len__(self) -> int:
         return len(self._slot)
 
-    def observe(self, device: int, t: float, cell: CellKey | None, mcc: int = 0) -> bool:
+    def observe(self, device: int, t: float, cell: CellKey | None, mcc: int = 0,
+                flags: int = 0) -> bool:
         """Record that `device` is in `cell` at time `t` (cell None: it left the network);
-        `mcc`, when not 0, is the home MCC of its subscription (kept for its segment).
+        `mcc`, when not 0, is the home MCC of its subscription (kept for its segment);
+        `flags` are ORed into the slot's flag byte.
 
         Returns False (and counts `late`) when the event is older than what is accounted.
         """
-        if self._open_from is None or (not self._slot and t >= self._open_from + self.bin):
-            # nothing is pending: skip the empty bins of a gap in the input at once
+        if self._open_from is None or (t >= self._open_from + self.bin and (
+                not self._slot or (self.retain is not None
+                                   and self._quiet_until <= self._open_from))):
+            # nothing is pending (no device on; with `retain`, dormant devices may be
+            # held): skip the empty bins of a gap at once
             self._open_from = max(self._open_from or 0, int(t // self.bin) * self.bin)
         slot = self._slot.get(device)
         if slot is None:
@@ -77,13 +95,15 @@ class PresenceState:
                 self.late += 1
                 return False
             slot = self._new(device, t)
-        elif t < self._since[slot]:
+        elif t < self._since[slot] or t < self._open_from:  # (a bin skipped as empty)
             self.late += 1
             return False
         else:
             self._account(slot, t)
         if mcc:
             self._mcc[slot] = mcc
+        if flags:
+            self._flags[slot] |= flags
         if cell is None:
             self._cell[slot] = NONE
         else:
@@ -93,6 +113,8 @@ class PresenceState:
                 self._cells.append(cell)
             self._cell[slot] = cid
             self._last[slot] = t
+            if t + self.timeout > self._quiet_until:
+                self._quiet_until = t + self.timeout
         self._since[slot] = t
         if t > self._watermark:
             self._watermark = t
@@ -104,14 +126,16 @@ class PresenceState:
             self._key[slot], self._used[slot] = device, 1
             self._cell[slot], self._since[slot], self._last[slot] = NONE, t, t
             self._acc_bin[slot], self._acc_cell[slot], self._acc_secs[slot] = NONE, NONE, 0.0
-            self._mcc[slot] = 0
+            self._mcc[slot], self._flags[slot] = 0, 0
         else:
             slot = len(self._key)
             for arr, value in ((self._key, device), (self._used, 1), (self._cell, NONE),
                                (self._since, t), (self._last, t), (self._acc_bin, NONE),
-                               (self._acc_cell, NONE), (self._acc_secs, 0.0), (self._mcc, 0)):
+                               (self._acc_cell, NONE), (self._acc_secs, 0.0), (self._mcc, 0),
+                               (self._flags, 0)):
                 arr.append(value)
         self._slot[device] = slot
+        self.created += 1
         return slot
 
     def _account(self, slot: int, until: float) -> None:
@@ -152,15 +176,28 @@ class PresenceState:
         if start is None or start + self.bin + self.lateness > now:
             return []
         out = []
+        self._skip_quiet(now - self.lateness)
         while self._open_from is not None and self._open_from + self.bin + self.lateness <= now:
             out.append((self._open_from, self._close(self._open_from)))
+            self._skip_quiet(now - self.lateness)
         return out
+
+    def _skip_quiet(self, until: float) -> None:
+        """With hooks (edge analytics; dormant devices held, so the state is seldom empty):
+        when no device is on from the oldest open bin, the bins before the one of `until`
+        are empty; skip them at once rather than closing them one by one (a gap between
+        captures of different years is hundreds of thousands of bins)."""
+        if (self.retain is not None and self._open_from is not None and not self._overflow
+                and (not self._slot or self._quiet_until <= self._open_from)):
+            self._open_from = max(self._open_from, int(until // self.bin) * self.bin - self.bin)
 
     def flush(self) -> list[tuple[int, dict[CellKey, int]]]:
         """Close all bins up to the one holding the latest event (end of input)."""
         out = []
+        self._skip_quiet(self._watermark)
         while self._open_from is not None and self._open_from <= self._watermark:
             out.append((self._open_from, self._close(self._open_from)))
+            self._skip_quiet(self._watermark)
         return out
 
     def _close(self, start: int) -> dict[CellKey, int]:
@@ -168,6 +205,10 @@ class PresenceState:
         self._open_from = end
         n = len(self._key)
         if not self._slot:
+            if self.on_close is not None:
+                empty = np.zeros(0, dtype=np.int64)
+                self.on_close(start, self._cells, empty, empty.astype(np.uint64),
+                              empty.astype(np.uint16), empty)
             return {}
         winners = np.full(n, NONE, dtype=np.int64)
         odd = np.zeros(n, dtype=bool)
@@ -200,17 +241,20 @@ class PresenceState:
                 del self._overflow[slot]
                 if self._cell[slot] == NONE or self._last[slot] + self.timeout <= end:
                     gone_slots.append(slot)
+        present_slots = np.flatnonzero(winners != NONE)
+        present = winners[present_slots]
+        if self.on_close is not None:  # before the slots of devices gone are freed
+            self.on_close(start, self._cells, present,
+                          np.frombuffer(self._key, dtype=np.uint64)[present_slots],
+                          np.frombuffer(self._mcc, dtype=np.uint16)[present_slots],
+                          present_slots)
+        if self.retain is not None and gone_slots:
+            gone_slots = self.retain(np.asarray(gone_slots, dtype=np.int64), end).tolist()
         for slot in gone_slots:
             del self._slot[self._key[slot]]
             self._used[slot] = 0
             self._since[slot] = float("inf")
             self._free.append(slot)
-        present_slots = np.flatnonzero(winners != NONE)
-        present = winners[present_slots]
-        if self.on_close is not None and present.size:
-            self.on_close(start, self._cells, present,
-                          np.frombuffer(self._key, dtype=np.uint64)[present_slots],
-                          np.frombuffer(self._mcc, dtype=np.uint16)[present_slots])
         counts = np.bincount(present, minlength=0) if present.size else np.zeros(0, np.int64)
         return {self._cells[c]: int(k) for c, k in enumerate(counts.tolist()) if k}
 

@@ -23,6 +23,9 @@ def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False,
         f"devices       {s.devices}",
         f"tallies       {s.batches} batches, {s.rows} presence rows, {s.sketches} sketches"
         f" ({s.sketch_bytes / 1024:.0f} KiB)",
+        f"zone tallies  {_join(sorted(s.zone_rows.items()))} (rows)",
+        f"m2m           {s.m2m_tac + s.m2m_behaviour} devices left out (TAC list "
+        f"{s.m2m_tac}, behaviour {s.m2m_behaviour})",
     ]
     slow = [(p, f"{n}/{r} ({100 * n / r:.1f} %)") for p, (r, n) in sorted(s.fallbacks.items()) if r]
     if slow:

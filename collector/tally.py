@@ -9,7 +9,12 @@ bin, the cell and home MCC of every device present, and keeps
   that MCC for a roamer (pycrate's MCC table), "unknown" when its MCC is not known;
 - sketches: one Apache DataSketches HLL (lgK 12, HLL_4) per (hour, cell, segment)
   of the pseudonyms present there in any bin of the hour (the item: the pseudonym
-  as a signed 64-bit integer, DESIGN.md), handed out once the hour's last bin closed.
+  as a signed 64-bit integer, DESIGN.md), handed out once the hour's last bin closed;
+- the zone tallies of the edge analytics (collector.edge: stays, overnight, recurrence,
+  flows, residents), added as rows (`add`) and sent with the next push.
+
+The segment of a device is given as a code: -1 domestic, -2 - z a domestic device whose
+home is zone z (`home:<zone id>`, zone ids from `zones`), else its home MCC (0: unknown).
 
 Size budget of the sketches, per collector and day: one per cell, hour and segment
 seen; a sketch of n devices serialises to about 8 + 4n bytes while sparse and to at
@@ -29,14 +34,21 @@ from wire.tally import (
     MAX_ROWS,
     SKETCH_LG_K,
     SKETCH_SECONDS,
+    FlowRow,
+    OvernightRow,
     PresenceRow,
+    RecurrenceRow,
+    ResidentRow,
     SketchRow,
+    StayRow,
     TallyBatch,
 )
 
 DOMESTIC, UNKNOWN = "domestic", "unknown"
 _BATCH_BYTES = MAX_BATCH_BYTES // 2  # sketch bytes per batch, well under the limit
 _HLL_4 = datasketches.tgt_hll_type.HLL_4
+ZONE_KINDS = {StayRow: "stays", OvernightRow: "overnight", RecurrenceRow: "recurrence",
+              FlowRow: "flows", ResidentRow: "residents"}
 
 
 def country_of_mcc(mcc: int) -> str:
@@ -50,7 +62,7 @@ class PresenceTally:
     """Collects closed presence bins and hands them out as numbered batches."""
 
     __slots__ = ("collector", "epoch", "bin_seconds", "seq", "_rows", "_hours", "_closed_until",
-                 "_cell_mcc", "_segments")
+                 "_cell_mcc", "_segments", "zones", "_zone_rows")
 
     def __init__(self, collector: str, epoch: int, bin_seconds: int, seq: int = 0) -> None:
         self.collector, self.epoch, self.bin_seconds, self.seq = collector, epoch, bin_seconds, seq
@@ -59,21 +71,41 @@ class PresenceTally:
         self._hours: dict[int, dict[tuple, datasketches.hll_sketch]] = {}
         self._closed_until = 0          # end of the last bin closed
         self._cell_mcc: list[int] = []  # cell index -> the MCC of the cell's PLMN
-        self._segments: dict[int, str] = {0: UNKNOWN}  # home MCC -> segment (foreign)
+        self._segments: dict[int, str] = {0: UNKNOWN}  # segment code -> segment
+        self.zones = None  # zone index -> name (collector.zones.ZoneMap), for home segments
+        self._zone_rows: list = []  # StayRow, OvernightRow, ... waiting for a push
 
-    def close_bin(self, start: int, cells: list, cell_index: np.ndarray, pseudonyms: np.ndarray,
-                  mccs: np.ndarray) -> None:
-        """The devices present in one closed bin: cell index, pseudonym, home MCC of each."""
+    def segment_codes(self, cells: list, cell_index: np.ndarray, mccs: np.ndarray) -> np.ndarray:
+        """Segment code per device: -1 domestic (home MCC = the cell's), else its home MCC."""
         while len(self._cell_mcc) < len(cells):
             plmn = cells[len(self._cell_mcc)][0]
             self._cell_mcc.append(int(plmn[:3]) if plmn and plmn[:3].isdigit() else -1)
         cell_mcc = np.asarray(self._cell_mcc, dtype=np.int64)[cell_index]
-        # segment code per device: -1 domestic, else its home MCC (0: not known)
-        code = np.where(mccs.astype(np.int64) == cell_mcc, -1, mccs.astype(np.int64))
+        return np.where(mccs.astype(np.int64) == cell_mcc, -1, mccs.astype(np.int64))
+
+    def add(self, rows: list) -> None:
+        """Zone tally rows to send with the next push; residents rows of a day replace
+        those of the same day not pushed yet (a later state of that day)."""
+        days = {r.day_start for r in rows if type(r) is ResidentRow}
+        if days:
+            self._zone_rows = [r for r in self._zone_rows
+                               if type(r) is not ResidentRow or r.day_start not in days]
+        self._zone_rows.extend(rows)
+
+    def close_bin(self, start: int, cells: list, cell_index: np.ndarray, pseudonyms: np.ndarray,
+                  mccs: np.ndarray, slots: np.ndarray | None = None,
+                  codes: np.ndarray | None = None) -> None:
+        """The devices present in one closed bin: cell index, pseudonym, home MCC of each
+        (and their presence slots, unused here); `codes`: their segment codes when the
+        edge analytics gave them (else from the MCCs)."""
+        self._closed_until = max(self._closed_until, start + self.bin_seconds)
+        if not len(cell_index):
+            return
+        code = self.segment_codes(cells, cell_index, mccs) if codes is None else codes
         pairs, counts = np.unique(np.stack([cell_index.astype(np.int64), code]), axis=1,
                                   return_counts=True)
         self._rows.extend(sorted(
-            (PresenceRow(start, *cells[cid], n, self._segment(c))
+            (PresenceRow(start, *cells[cid], n, self.segment(c))
              for (cid, c), n in zip(pairs.T.tolist(), counts.tolist(), strict=True)),
             key=lambda r: (r.plmn, r.tac, r.cell, r.segment)))
         hour = start - start % SKETCH_SECONDS
@@ -85,14 +117,15 @@ class PresenceTally:
             if sketch is None:
                 sketch = sketches[key] = datasketches.hll_sketch(SKETCH_LG_K, _HLL_4)
             sketch.update(item)
-        self._closed_until = max(self._closed_until, start + self.bin_seconds)
 
-    def _segment(self, code: int) -> str:
+    def segment(self, code: int) -> str:
+        """The segment name of a segment code."""
         if code == -1:
             return DOMESTIC
         seg = self._segments.get(code)
         if seg is None:
-            seg = self._segments[code] = country_of_mcc(code)
+            seg = self._segments[code] = (
+                f"home:{self.zones.name(-2 - code)}" if code <= -2 else country_of_mcc(code))
         return seg
 
     def push(self, final: bool = False) -> list[TallyBatch]:
@@ -104,26 +137,41 @@ class PresenceTally:
                 continue
             for ((plmn, tac, cell), code), sketch in sorted(
                     self._hours.pop(hour).items(), key=lambda kv: (kv[0][0], kv[0][1])):
-                sketch_rows.append(SketchRow(hour, plmn, tac, cell, self._segment(code),
+                sketch_rows.append(SketchRow(hour, plmn, tac, cell, self.segment(code),
                                              sketch.serialize_compact()))
         out: list[TallyBatch] = []
-        rows, i, j = self._rows, 0, 0
-        while i < len(rows) or j < len(sketch_rows):
-            presence = tuple(rows[i:i + MAX_ROWS])
-            i += len(presence)
-            first, size = j, 0
-            while (j < len(sketch_rows) and len(presence) + j - first < MAX_ROWS
-                   and (j == first or size + len(sketch_rows[j].sketch) <= _BATCH_BYTES)):
-                size += len(sketch_rows[j].sketch)
-                j += 1
-            taken = sketch_rows[first:j]
-            out.append(TallyBatch(self.collector, self.epoch, self.seq, self.bin_seconds,
-                                  presence, tuple(taken)))
+        # residents first: a day's row set stays whole in one batch (the aggregator takes a
+        # collector's latest batch of residents of a day as that day's state)
+        residents = [r for r in self._zone_rows if type(r) is ResidentRow]
+        others = [r for r in self._zone_rows if type(r) is not ResidentRow]
+        rows = [*residents, *self._rows, *sketch_rows, *others]
+        i = 0
+        while i < len(rows):
+            first, size = i, 0
+            while i < len(rows) and i - first < MAX_ROWS:
+                row = rows[i]
+                if type(row) is SketchRow:
+                    if i > first and size + len(row.sketch) > _BATCH_BYTES:
+                        break
+                    size += len(row.sketch)
+                i += 1
+            out.append(self._batch(rows[first:i]))
             self.seq += 1
-        self._rows = []
+        self._rows, self._zone_rows = [], []
         return out
+
+    def _batch(self, rows: list) -> TallyBatch:
+        kinds: dict[str, list] = {"presence": [], "sketches": [], **{
+            k: [] for k in ZONE_KINDS.values()}}
+        for row in rows:
+            t = type(row)
+            kinds["presence" if t is PresenceRow else "sketches" if t is SketchRow
+                  else ZONE_KINDS[t]].append(row)
+        return TallyBatch(self.collector, self.epoch, self.seq, self.bin_seconds,
+                          **{k: tuple(v) for k, v in kinds.items()})
 
     def reset(self) -> None:
         """Forget rows and sketches not pushed."""
         self._rows = []
         self._hours = {}
+        self._zone_rows = []

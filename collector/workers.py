@@ -152,6 +152,6 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
     for end in ends:
         counters.merge(end.counters)
         summary.add_fallbacks(end.fallbacks)
-    summary.events, summary.devices = pipe.events, len(pipe.devices)
+    pipe.summarise(summary)
     summary.add_fallbacks(pipe.decode.fallbacks())
     return summary

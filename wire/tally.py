@@ -1,11 +1,16 @@
 """Versioned tally messages between collector and aggregator (DESIGN.md, "Transport").
 
-A batch is a msgpack map; version 2:
+A batch is a msgpack map; version 3:
 
-    {"v": 2, "kind": "tally", "collector": "lyon-mme-1", "epoch": 1764338400, "seq": 7,
+    {"v": 3, "kind": "tally", "collector": "lyon-mme-1", "epoch": 1764338400, "seq": 7,
      "bin_seconds": 900,
      "presence": [[bin_start, "00101", tac, cell, segment, devices], ...],
-     "sketches": [[hour_start, "00101", tac, cell, segment, hll_bytes], ...]}
+     "sketches": [[hour_start, "00101", tac, cell, segment, hll_bytes], ...],
+     "stays": [[stay_start, "00101", zone, segment, dwell, stays], ...],
+     "overnight": [[day, "00101", zone, segment, devices], ...],
+     "recurrence": [[day, "00101", zone, segment, recurrence, devices], ...],
+     "flows": [[bin_start, "00101", from_zone, to_zone, segment, devices], ...],
+     "residents": [[day_start, "00101", home_zone, devices], ...]}
 
 `bin_start` is seconds since the epoch (UTC), a multiple of `bin_seconds`;
 `plmn` is the MCCMNC digits of the cell; `cell` the 28-bit ECI or 36-bit NCI;
@@ -15,9 +20,30 @@ of that segment present in that cell during that bin.  `sketches` (optional) hol
 per cell, hour and segment, the Apache DataSketches HLL (lgK 12, HLL_4, compact
 serialisation) of the pseudonyms present there in any bin of the hour, emitted
 once the hour's last bin has closed: unions over any cells and hours count unique
-devices without identities.  Version 1 batches (presence rows without a segment,
+devices without identities.
+
+Version 3 adds the zone tallies (`zone`: a zone id of cells.csv / zones.geojson,
+`[a-z0-9][a-z0-9-]*`, at most 64 characters; `plmn`: the PLMN of the zone's cells),
+each list optional on decode (absent: empty), always written by `encode_batch`:
+
+- segment `home:<zone>` (presence, sketches and the rows below): a domestic device
+  whose home zone has been detected;
+- `stays`: stays (>= 15 min in one zone) closed, by the bin their first bin starts
+  (`stay_start`, a multiple of `bin_seconds`) and dwell class (`DWELL_CLASSES`);
+- `overnight`: devices without a detected home whose stay in the zone spans 04:00 local
+  time and lasts >= 5 h; `day` is the local date of that 04:00 written as its UTC
+  midnight (a multiple of 86400);
+- `recurrence`: devices present in the zone on a (local) day, once per day, by the
+  number of earlier days of the last N they were present there (`RECURRENCE_CLASSES`);
+- `flows`: devices whose zone in the bin before `bin_start` was `from_zone` and in the
+  bin at `bin_start` is `to_zone` (`plmn` is the destination's);
+- `residents`: devices whose detected home is `home_zone`, as of the UTC day
+  `day_start` (emitted once a day after the night window closes and at the end of a
+  replay: the latest row of a day is the one that counts).
+
+Version 1 batches (presence rows without a segment,
 read as "unknown"; no sketches) are still accepted, so a spool written before an
-upgrade is delivered.
+upgrade is delivered; version 2 batches (no zone tallies) too.
 Every batch is keyed by (collector, epoch, seq); `epoch` names the sequence
 space (a new one each time a collector starts without a saved sequence).
 
@@ -38,8 +64,8 @@ from dataclasses import dataclass
 import datasketches
 import msgpack
 
-VERSION = 2
-VERSIONS = (1, 2)  # accepted on decode
+VERSION = 3
+VERSIONS = (1, 2, 3)  # accepted on decode
 SKETCH_LG_K = 12
 SKETCH_SECONDS = 3600
 MAX_SKETCH_BYTES = 4096  # an HLL_4 lgK 12 sketch serialises to at most ~2.1 KB
@@ -53,6 +79,12 @@ ACK_STATUSES = ("stored", "duplicate", "rejected")
 _COLLECTOR_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PLMN_RE = re.compile(r"^[0-9]{5,6}$")
 _SEGMENT_RE = re.compile(r"^(domestic|unknown|[A-Z]{2})$")
+_SEGMENT_V3_RE = re.compile(r"^(domestic|unknown|[A-Z]{2}|home:[a-z0-9][a-z0-9-]{0,63})$")
+ZONE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+DAY = 86400
+DWELL_CLASSES = ("lt30m", "30m-1h", "1h-2h", "2h-4h", "ge4h")
+DWELL_LIMITS = (1800, 3600, 7200, 14400)  # seconds: upper bounds of the first four classes
+RECURRENCE_CLASSES = ("first", "returning", "regular")
 _MIN_TIME, _MAX_TIME = 946684800, 4102444800  # 2000-01-01 .. 2100-01-01
 
 
@@ -81,6 +113,63 @@ class SketchRow:
 
 
 @dataclass(frozen=True, slots=True)
+class StayRow:
+    """Stays closed in one zone, started in one bin, of one segment and dwell class."""
+
+    start: int
+    plmn: str
+    zone: str
+    segment: str
+    dwell: str
+    stays: int
+
+
+@dataclass(frozen=True, slots=True)
+class OvernightRow:
+    """Devices without a home whose stay in one zone spanned 04:00 of one (local) day."""
+
+    day: int
+    plmn: str
+    zone: str
+    segment: str
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecurrenceRow:
+    """Devices present in one zone on one (local) day, by recurrence class."""
+
+    day: int
+    plmn: str
+    zone: str
+    segment: str
+    recurrence: str
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """Devices that moved from one zone to another between a bin and the one before."""
+
+    bin_start: int
+    plmn: str
+    origin: str
+    destination: str
+    segment: str
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentRow:
+    """Devices whose detected home is one zone, as of one UTC day."""
+
+    day_start: int
+    plmn: str
+    zone: str
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
 class TallyBatch:
     """One batch of tallies from one collector."""
 
@@ -90,15 +179,26 @@ class TallyBatch:
     bin_seconds: int
     presence: tuple[PresenceRow, ...]
     sketches: tuple[SketchRow, ...] = ()
+    stays: tuple[StayRow, ...] = ()
+    overnight: tuple[OvernightRow, ...] = ()
+    recurrence: tuple[RecurrenceRow, ...] = ()
+    flows: tuple[FlowRow, ...] = ()
+    residents: tuple[ResidentRow, ...] = ()
 
     @property
     def key(self) -> tuple[str, int, int]:
         """The de-duplication key (collector, epoch, seq)."""
         return (self.collector, self.epoch, self.seq)
 
+    def rows(self) -> int:
+        """Rows of every kind in the batch."""
+        return (len(self.presence) + len(self.sketches) + len(self.stays)
+                + len(self.overnight) + len(self.recurrence) + len(self.flows)
+                + len(self.residents))
+
 
 def encode_batch(batch: TallyBatch) -> bytes:
-    """msgpack bytes of a batch (version 2)."""
+    """msgpack bytes of a batch (version 3)."""
     return msgpack.packb({
         "v": VERSION, "kind": "tally", "collector": batch.collector,
         "epoch": batch.epoch, "seq": batch.seq, "bin_seconds": batch.bin_seconds,
@@ -106,6 +206,13 @@ def encode_batch(batch: TallyBatch) -> bytes:
                      for r in batch.presence],
         "sketches": [[r.hour_start, r.plmn, r.tac, r.cell, r.segment, r.sketch]
                      for r in batch.sketches],
+        "stays": [[r.start, r.plmn, r.zone, r.segment, r.dwell, r.stays] for r in batch.stays],
+        "overnight": [[r.day, r.plmn, r.zone, r.segment, r.devices] for r in batch.overnight],
+        "recurrence": [[r.day, r.plmn, r.zone, r.segment, r.recurrence, r.devices]
+                       for r in batch.recurrence],
+        "flows": [[r.bin_start, r.plmn, r.origin, r.destination, r.segment, r.devices]
+                  for r in batch.flows],
+        "residents": [[r.day_start, r.plmn, r.zone, r.devices] for r in batch.residents],
     }, use_bin_type=True)
 
 
@@ -113,13 +220,18 @@ def _is_int(v: object, lo: int, hi: int) -> bool:
     return type(v) is int and lo <= v <= hi
 
 
+def _segment_ok(segment: object, version: int) -> bool:
+    pattern = _SEGMENT_V3_RE if version >= 3 else _SEGMENT_RE
+    return isinstance(segment, str) and pattern.match(segment) is not None
+
+
 def _place(start: object, plmn: object, tac: object, cell: object, segment: object,
-           period: int) -> bool:
+           period: int, version: int) -> bool:
     """The (period start, plmn, tac, cell, segment) part of a row is valid."""
     return (_is_int(start, _MIN_TIME, _MAX_TIME) and start % period == 0
             and isinstance(plmn, str) and _PLMN_RE.match(plmn) is not None
             and _is_int(tac, 0, 0xFFFFFF) and _is_int(cell, 0, (1 << 36) - 1)
-            and isinstance(segment, str) and _SEGMENT_RE.match(segment) is not None)
+            and _segment_ok(segment, version))
 
 
 def _row(raw: object, bin_seconds: int, version: int) -> PresenceRow | None:
@@ -128,16 +240,17 @@ def _row(raw: object, bin_seconds: int, version: int) -> PresenceRow | None:
     if version == 1:
         raw = [*raw[:4], "unknown", raw[4]]
     start, plmn, tac, cell, segment, devices = raw
-    if not (_place(start, plmn, tac, cell, segment, bin_seconds) and _is_int(devices, 1, 10**9)):
+    if not (_place(start, plmn, tac, cell, segment, bin_seconds, version)
+            and _is_int(devices, 1, 10**9)):
         return None
     return PresenceRow(start, plmn, tac, cell, devices, segment)
 
 
-def _sketch_row(raw: object) -> SketchRow | None:
+def _sketch_row(raw: object, version: int) -> SketchRow | None:
     if not isinstance(raw, list) or len(raw) != 6:
         return None
     start, plmn, tac, cell, segment, sketch = raw
-    if not (_place(start, plmn, tac, cell, segment, SKETCH_SECONDS)
+    if not (_place(start, plmn, tac, cell, segment, SKETCH_SECONDS, version)
             and isinstance(sketch, bytes) and len(sketch) <= MAX_SKETCH_BYTES):
         return None
     try:
@@ -147,6 +260,61 @@ def _sketch_row(raw: object) -> SketchRow | None:
     if hll.lg_config_k != SKETCH_LG_K or hll.is_empty():
         return None
     return SketchRow(start, plmn, tac, cell, segment, sketch)
+
+
+def _zone_place(start: object, plmn: object, zone: object, period: int) -> bool:
+    """The (period start, plmn, zone) part of a zone row is valid."""
+    return (_is_int(start, _MIN_TIME, _MAX_TIME) and start % period == 0
+            and isinstance(plmn, str) and _PLMN_RE.match(plmn) is not None
+            and isinstance(zone, str) and ZONE_RE.match(zone) is not None)
+
+
+def _count(n: object) -> bool:
+    return _is_int(n, 1, 10**9)
+
+
+def _stay_row(raw: list, bin_seconds: int) -> StayRow | None:
+    start, plmn, zone, segment, dwell, n = raw
+    ok = (_zone_place(start, plmn, zone, bin_seconds) and _segment_ok(segment, 3)
+          and dwell in DWELL_CLASSES and _count(n))
+    return StayRow(*raw) if ok else None
+
+
+def _overnight_row(raw: list, _bin_seconds: int) -> OvernightRow | None:
+    day, plmn, zone, segment, n = raw
+    ok = _zone_place(day, plmn, zone, DAY) and _segment_ok(segment, 3) and _count(n)
+    return OvernightRow(*raw) if ok else None
+
+
+def _recurrence_row(raw: list, _bin_seconds: int) -> RecurrenceRow | None:
+    day, plmn, zone, segment, cls, n = raw
+    ok = (_zone_place(day, plmn, zone, DAY) and _segment_ok(segment, 3)
+          and cls in RECURRENCE_CLASSES and _count(n))
+    return RecurrenceRow(*raw) if ok else None
+
+
+def _flow_row(raw: list, bin_seconds: int) -> FlowRow | None:
+    start, plmn, origin, destination, segment, n = raw
+    ok = (_zone_place(start, plmn, destination, bin_seconds) and isinstance(origin, str)
+          and ZONE_RE.match(origin) is not None and origin != destination
+          and _segment_ok(segment, 3) and _count(n))
+    return FlowRow(*raw) if ok else None
+
+
+def _resident_row(raw: list, _bin_seconds: int) -> ResidentRow | None:
+    day, plmn, zone, n = raw
+    ok = _zone_place(day, plmn, zone, DAY) and _count(n)
+    return ResidentRow(*raw) if ok else None
+
+
+# version 3 zone tallies: field -> (row length, row reader)
+_ZONE_KINDS = {
+    "stays": (6, _stay_row),
+    "overnight": (5, _overnight_row),
+    "recurrence": (6, _recurrence_row),
+    "flows": (6, _flow_row),
+    "residents": (4, _resident_row),
+}
 
 
 def decode_batch(data: bytes) -> tuple[TallyBatch | None, str | None]:
@@ -178,7 +346,10 @@ def decode_batch(data: bytes) -> tuple[TallyBatch | None, str | None]:
     if not isinstance(rows, list) or len(rows) > MAX_ROWS:
         return None, "bad_field"
     sketch_rows = obj.get("sketches", []) if version >= 2 else []
-    if not isinstance(sketch_rows, list) or len(rows) + len(sketch_rows) > MAX_ROWS:
+    zone_raw = {k: obj.get(k, []) if version >= 3 else [] for k in _ZONE_KINDS}
+    lists = [sketch_rows, *zone_raw.values()]
+    if not all(isinstance(x, list) for x in lists) or \
+            len(rows) + sum(len(x) for x in lists) > MAX_ROWS:
         return None, "bad_field"
     presence, sketches = [], []
     for raw in rows:
@@ -187,11 +358,21 @@ def decode_batch(data: bytes) -> tuple[TallyBatch | None, str | None]:
             return None, "bad_row"
         presence.append(row)
     for raw in sketch_rows:
-        row = _sketch_row(raw)
+        row = _sketch_row(raw, version)
         if row is None:
             return None, "bad_row"
         sketches.append(row)
-    return TallyBatch(collector, epoch, seq, bin_seconds, tuple(presence), tuple(sketches)), None
+    zone_rows: dict[str, tuple] = {}
+    for kind, (size, read) in _ZONE_KINDS.items():
+        out = []
+        for raw in zone_raw[kind]:
+            row = read(raw, bin_seconds) if isinstance(raw, list) and len(raw) == size else None
+            if row is None:
+                return None, "bad_row"
+            out.append(row)
+        zone_rows[kind] = tuple(out)
+    return TallyBatch(collector, epoch, seq, bin_seconds, tuple(presence), tuple(sketches),
+                      **zone_rows), None
 
 
 def encode_ack(key: tuple[str, int, int], status: str, reason: str | None = None) -> bytes:

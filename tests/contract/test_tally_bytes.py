@@ -1,6 +1,7 @@
-"""Golden bytes of the tally contract (wire.tally, version 2): the expected bytes are
-assembled here by hand from the msgpack specification (fixmap 0x8N, fixstr 0xA0|len,
-fixarray 0x9N, uint16 0xcd, uint32 0xce, bin8 0xc4), not by the encoder under test."""
+"""Golden bytes of the tally contract (wire.tally, version 3; versions 1 and 2 still
+accepted): the expected bytes are assembled here by hand from the msgpack specification
+(fixmap 0x8N, fixstr 0xA0|len, fixarray 0x9N, uint16 0xcd,
+uint32 0xce, bin8 0xc4), not by the encoder under test."""
 
 from __future__ import annotations
 
@@ -8,9 +9,21 @@ import struct
 
 import datasketches
 
-from wire.tally import PresenceRow, SketchRow, TallyBatch, decode_batch, encode_batch
+from wire.tally import (
+    FlowRow,
+    OvernightRow,
+    PresenceRow,
+    RecurrenceRow,
+    ResidentRow,
+    SketchRow,
+    StayRow,
+    TallyBatch,
+    decode_batch,
+    encode_batch,
+)
 
 T0 = 1_796_000_400
+DAY0 = T0 - T0 % 86400
 
 
 def s(text: str) -> bytes:
@@ -33,19 +46,59 @@ def hll() -> bytes:
     return sketch.serialize_compact()
 
 
-def test_version_2_batch_bytes():
+def test_version_3_batch_bytes():
     blob = hll()
-    batch = TallyBatch("mme-1", T0, 7, 900,
-                       (PresenceRow(T0, "20801", 1, 0x1001, 3, "domestic"),),
-                       (SketchRow(T0, "20801", 1, 0x1001, "IT", blob),))
-    want = (b"\x88" + s("v") + b"\x02" + s("kind") + s("tally") + s("collector") + s("mme-1")
-            + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds") + u16(900)
+    batch = TallyBatch(
+        "mme-1", T0, 7, 900,
+        (PresenceRow(T0, "20801", 1, 0x1001, 3, "home:bellecour"),),
+        (SketchRow(T0, "20801", 1, 0x1001, "IT", blob),),
+        stays=(StayRow(T0, "20801", "bellecour", "domestic", "1h-2h", 4),),
+        overnight=(OvernightRow(DAY0, "20801", "terreaux", "IT", 2),),
+        recurrence=(RecurrenceRow(DAY0, "20801", "bellecour", "home:terreaux", "regular", 5),),
+        flows=(FlowRow(T0, "20801", "terreaux", "bellecour", "unknown", 1),),
+        residents=(ResidentRow(DAY0, "20801", "bellecour", 300),))
+    want = (b"\x8d" + s("v") + b"\x03" + s("kind") + s("tally") + s("collector")
+            + s("mme-1") + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds")
+            + u16(900)
             + s("presence") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
-            + s("domestic") + b"\x03"
+            + s("home:bellecour") + b"\x03"
             + s("sketches") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
-            + s("IT") + b"\xc4" + bytes([len(blob)]) + blob)
+            + s("IT") + b"\xc4" + bytes([len(blob)]) + blob
+            + s("stays") + b"\x91\x96" + u32(T0) + s("20801") + s("bellecour") + s("domestic")
+            + s("1h-2h") + b"\x04"
+            + s("overnight") + b"\x91\x95" + u32(DAY0) + s("20801") + s("terreaux") + s("IT")
+            + b"\x02"
+            + s("recurrence") + b"\x91\x96" + u32(DAY0) + s("20801") + s("bellecour")
+            + s("home:terreaux") + s("regular") + b"\x05"
+            + s("flows") + b"\x91\x96" + u32(T0) + s("20801") + s("terreaux") + s("bellecour")
+            + s("unknown") + b"\x01"
+            + s("residents") + b"\x91\x94" + u32(DAY0) + s("20801") + s("bellecour")
+            + u16(300))
     assert encode_batch(batch) == want
     assert decode_batch(want) == (batch, None)
+
+
+def test_version_2_batch_still_accepted():
+    blob = hll()
+    v2 = (b"\x88" + s("v") + b"\x02" + s("kind") + s("tally") + s("collector") + s("mme-1")
+          + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds") + u16(900)
+          + s("presence") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
+          + s("domestic") + b"\x03"
+          + s("sketches") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
+          + s("IT") + b"\xc4" + bytes([len(blob)]) + blob)
+    batch, reason = decode_batch(v2)
+    assert reason is None
+    assert batch == TallyBatch("mme-1", T0, 7, 900,
+                               (PresenceRow(T0, "20801", 1, 0x1001, 3, "domestic"),),
+                               (SketchRow(T0, "20801", 1, 0x1001, "IT", blob),))
+
+
+def test_home_segment_and_zone_kinds_only_from_version_3():
+    v2 = (b"\x87" + s("v") + b"\x02" + s("kind") + s("tally") + s("collector") + s("mme-1")
+          + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds") + u16(900)
+          + s("presence") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
+          + s("home:bellecour") + b"\x03")
+    assert decode_batch(v2) == (None, "bad_row")
 
 
 def test_version_1_batch_still_accepted():

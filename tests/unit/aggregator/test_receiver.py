@@ -17,6 +17,8 @@ from aggregator.testing import running_aggregator
 from wire.tally import MAX_BATCH_BYTES, PresenceRow, TallyBatch, decode_ack, encode_batch
 
 T0 = int(dt.datetime(2026, 12, 8, 19, 0, tzinfo=dt.UTC).timestamp())
+DAY = T0 - T0 % 86400
+V3 = {"v": 3, "presence": []}  # a version 3 batch with only the rows a case adds
 RECV_MS = 5000
 
 
@@ -84,7 +86,7 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
     cases = [
         (b"\xc1garbage\xff", "not_msgpack"),
         (msgpack.packb([1, 2, 3]), "not_a_map"),
-        (raw_batch(v=3), "bad_version"),
+        (raw_batch(v=4), "bad_version"),
         (raw_batch(v=True), "bad_version"),
         (raw_batch(kind="ack"), "bad_kind"),
         (raw_batch(collector="bad name!"), "bad_field"),
@@ -97,6 +99,16 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
          "bad_row"),  # not on an hour edge
         (raw_batch(v=2, sketches=[[T0, "00101", 1, 10, "domestic", _hll(lg_k=10)]]),
          "bad_row"),  # not lgK 12
+        # version 3 zone tallies
+        (raw_batch(**V3, stays=[[T0, "00101", "park", "domestic", "5h", 1]]), "bad_row"),
+        (raw_batch(**V3, stays=[[T0, "00101", "Park", "domestic", "lt30m", 1]]), "bad_row"),
+        (raw_batch(**V3, overnight=[[T0, "00101", "park", "IT", 1]]), "bad_row"),  # not a day
+        (raw_batch(**V3, recurrence=[[DAY, "00101", "park", "IT", "often", 1]]), "bad_row"),
+        (raw_batch(**V3, flows=[[T0, "00101", "park", "park", "IT", 1]]), "bad_row"),
+        (raw_batch(**V3, residents=[[DAY, "00101", "park", 0]]), "bad_row"),
+        (raw_batch(**V3, residents=[[DAY, "00101", "park"]]), "bad_row"),
+        (raw_batch(v=3, presence=[[T0, "00101", 1, 10, "home:Park", 3]]), "bad_row"),
+        (raw_batch(**V3, flows={}), "bad_field"),
     ]
     with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
         sock = dealer(rx.endpoint)
@@ -106,7 +118,7 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
     assert [(a["status"], a["reason"]) for a in got] == [("rejected", r) for _, r in cases]
     assert after["status"] == "stored"
     assert stats.rejected == {"not_msgpack": 1, "not_a_map": 1, "bad_version": 2,
-                              "bad_kind": 1, "bad_field": 1, "bad_row": 7}
+                              "bad_kind": 1, "bad_field": 2, "bad_row": 15}
     assert stats.stored == 1
     with Store(tmp_path / "a.duckdb", read_only=True) as store:
         assert store.counts() == (1, 1)
@@ -190,3 +202,16 @@ def test_dead_database_stops_the_receiver(dealer):
     assert fatal == "database failed: invalidated"
     with pytest.raises(zmq.Again):
         sock.recv(zmq.NOBLOCK)  # no ack was sent
+
+
+def test_version_3_zone_tallies_are_stored(tmp_path, dealer):
+    good = raw_batch(**V3, stays=[[T0, "00101", "park", "home:park", "lt30m", 2]],
+                     residents=[[DAY, "00101", "park", 40]],
+                     flows=[[T0, "00101", "park", "gare", "IT", 1]])
+    with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
+        ack = ask(dealer(rx.endpoint), good)
+    assert (ack["status"], ack["reason"]) == ("stored", None)
+    with Store(tmp_path / "a.duckdb", read_only=True) as store:
+        assert store.residents() == {"park": 40}
+        assert store.stays() == [(T0, "00101", "park", "home:park", "lt30m", 2)]
+        assert store.flows() == [(T0, "00101", "park", "gare", "IT", 1)]

@@ -136,3 +136,32 @@ def test_presence_is_the_sum_of_every_stored_row(batches):
                 expected[(start, plmn, tac, cell)] += n
         got = {(p.start, p.plmn, p.tac, p.cell): p.devices for p in store.cell_presence()}
     assert got == dict(expected)
+
+
+def test_zone_tallies_summed_and_residents_latest_per_collector_and_day(tmp_path):
+    from wire.tally import OvernightRow, RecurrenceRow, ResidentRow, StayRow
+
+    day = T0 - T0 % 86400
+
+    def zb(collector: str, seq: int, **rows) -> TallyBatch:
+        return TallyBatch(collector, 1, seq, 900, (), **rows)
+
+    with Store(tmp_path / "a.duckdb") as store:
+        assert store.residents() == {}
+        store.put(zb("a", 1, residents=(ResidentRow(day - 86400, "00101", "park", 5),)))
+        store.put(zb("a", 2, residents=(ResidentRow(day, "00101", "park", 7),
+                                        ResidentRow(day, "00101", "gare", 2))))
+        # a later row set of the same day replaces a's earlier one; b adds its own
+        store.put(zb("a", 3, residents=(ResidentRow(day, "00101", "park", 8),)))
+        store.put(zb("b", 1, residents=(ResidentRow(day, "00101", "park", 1),)),)
+        store.put(zb("a", 4, stays=(StayRow(T0, "00101", "park", "IT", "ge4h", 2),),
+                     overnight=(OvernightRow(day, "00101", "park", "IT", 3),),
+                     recurrence=(RecurrenceRow(day, "00101", "park", "domestic", "first", 4),)))
+        store.put(zb("b", 2, stays=(StayRow(T0, "00101", "park", "IT", "ge4h", 1),)))
+        assert store.residents() == {"park": 9}
+        assert store.residents(day - 1) == {"park": 5}
+        assert store.residents(day - 86400 - 1) == {}
+        assert store.stays() == [(T0, "00101", "park", "IT", "ge4h", 3)]
+        assert store.stays(T0 + 900) == []
+        assert store.overnight() == [(day, "00101", "park", "IT", 3)]
+        assert store.recurrence() == [(day, "00101", "park", "domestic", "first", 4)]
