@@ -1,6 +1,7 @@
 """Command line of the aggregator.
 
     aggregator serve --listen ENDPOINT --db FILE [--curve-secret FILE --allow DIR]
+                     [--reference DIR] [--config FILE]
         Receive tally batches from collectors on a ZeroMQ ROUTER bound to
         ENDPOINT (tcp://HOST:PORT, tcp://HOST:* or ipc://PATH), store them in
         the DuckDB file FILE (created if needed) and acknowledge each one.
@@ -9,17 +10,28 @@
 
         With --curve-secret and --allow the link is CurveZMQ: only collectors
         whose public key file is in DIR are accepted; others are refused and
-        logged (a WARNING line with their public key).
+        logged (a WARNING line with their public key).  --reference and --config are
+        checked at start-up and kept for the reports to come (not used by serve yet).
 
     aggregator keygen --out DIR [--name NAME]
         Write a CurveZMQ key pair: DIR/NAME.key (public) and DIR/NAME.key_secret.
 
-    aggregator report --db FILE [--format table|json]
-        Print devices present per cell and bin, summed over collectors:
-        `json` is the report document of wire.report, `table` an aligned
-        table with a total line. The file must not be held by a running
-        `serve` (DuckDB allows one writer and no other process): that is
-        reported as a one-line error.
+    aggregator report --db FILE [--reference DIR] [--config FILE] [--zone Z ...]
+                      [--from T] [--to T] [--k K] [--epsilon E] [--format table|json|csv]
+        Print devices present per cell and bin, summed over collectors; with
+        --reference (cells.csv with zones, census.csv) also distinct devices per
+        zone and the published figures in persons: people per zone and hour and
+        distinct people per zone over [--from, --to) with by_country, each with a
+        95 % interval, suppressed under K raw devices (default 20) and by
+        difference, with Laplace noise of budget E if given (README, "Report").
+        --config: TOML file with the [foreign] capture_share / carry_rate table.
+        `json` is the report document of wire.report, `table` aligned tables,
+        `csv` one long table of every section. The file must not be held by a
+        running `serve` (DuckDB allows one writer and no other process): that
+        is reported as a one-line error.
+
+    aggregator export --db FILE --out DIR
+        Write every table as Parquet under DIR, partitioned by day (README, "Report").
 
 Exit status:
     0  success (serve: stopped by SIGTERM/SIGINT)
@@ -38,7 +50,8 @@ import logging
 import sys
 
 from aggregator import app
-from aggregator.config import FORMATS, ConfigError, report_config, serve_config
+from aggregator.config import FORMATS, ConfigError, export_config, report_config, serve_config
+from aggregator.report import DEFAULT_K
 from wire.curve import CurveKeyError, make_keypair
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -59,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CurveZMQ: this aggregator's secret key file (aggregator keygen)")
     serve.add_argument("--allow", metavar="DIR",
                        help="CurveZMQ: folder of the public key files of accepted collectors")
+    serve.add_argument("--reference", metavar="DIR", help="reference folder (checked, kept)")
+    serve.add_argument("--config", metavar="FILE", help="aggregator config file (TOML)")
     kg = sub.add_parser("keygen", help="write a CurveZMQ key pair (NAME.key, NAME.key_secret)")
     kg.add_argument("--out", required=True, metavar="DIR", help="folder for the key files")
     kg.add_argument("--name", default="aggregator", help="file name stem (default: aggregator)")
@@ -67,8 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=FORMATS, default="table",
                      help="output format (default: table)")
     rep.add_argument("--reference", metavar="DIR",
-                     help="reference folder (cells.csv with zones): adds distinct devices"
-                          " per zone from the sketches")
+                     help="reference folder (cells.csv with zones, census.csv): adds the"
+                          " zone sections, extrapolated to persons")
+    rep.add_argument("--config", metavar="FILE",
+                     help="aggregator config file (TOML, [foreign] factors per country)")
+    rep.add_argument("--zone", action="append", metavar="Z", help="only this zone (repeatable)")
+    rep.add_argument("--from", dest="start", metavar="T", help="from this hour (ISO 8601, UTC)")
+    rep.add_argument("--to", dest="end", metavar="T", help="up to this hour, excluded")
+    rep.add_argument("--k", type=int, default=DEFAULT_K,
+                     help=f"suppress figures from fewer raw devices (default {DEFAULT_K})")
+    rep.add_argument("--epsilon", type=float, metavar="E",
+                     help="differential privacy: Laplace noise with this budget for the report")
+    exp = sub.add_parser("export", help="write the store as Parquet partitioned by day")
+    exp.add_argument("--db", required=True, metavar="FILE", help="DuckDB database file")
+    exp.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     return parser
 
 
@@ -88,14 +115,21 @@ def main(argv: list[str] | None = None) -> int:
         return app.EXIT_OK
     try:
         if args.command == "serve":
-            config = serve_config(args.listen, args.db, args.curve_secret, args.allow)
+            config = serve_config(args.listen, args.db, args.curve_secret, args.allow,
+                                  args.reference, args.config)
+        elif args.command == "export":
+            config = export_config(args.db, args.out)
         else:
-            config = report_config(args.db, args.format, args.reference)
+            config = report_config(args.db, args.format, args.reference, zones=args.zone,
+                                   start=args.start, end=args.end, k=args.k,
+                                   epsilon=args.epsilon, settings=args.config)
     except ConfigError as exc:
         print(f"aggregator {args.command}: {exc}", file=sys.stderr)
         return app.EXIT_USAGE
     if args.command == "serve":
         return app.serve(config)
+    if args.command == "export":
+        return app.export(config)
     return app.report(config)
 
 

@@ -15,9 +15,11 @@ from typing import TextIO
 
 import zmq
 
-from aggregator.config import ReportConfig, ServeConfig
+from aggregator.config import ExportConfig, ReportConfig, ServeConfig
+from aggregator.export import export_parquet
 from aggregator.receiver import Receiver
-from aggregator.report import RENDERERS, build_report
+from aggregator.render import RENDERERS
+from aggregator.report import build_report
 from aggregator.store import Store, StoreError
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
@@ -68,8 +70,20 @@ def report(config: ReportConfig, out: TextIO | None = None) -> int:
     """Print the report of the store in the configured format; the exit status."""
     try:
         with Store(config.db, read_only=True) as store:
-            doc = build_report(store, cells=config.cells)
+            doc = build_report(store, config.options)
     except StoreError as exc:
         return _fail("report", str(exc))
     (out or sys.stdout).write(RENDERERS[config.format](doc))
+    return EXIT_OK
+
+
+def export(config: ExportConfig) -> int:
+    """Write the store as Parquet partitioned by day; the exit status."""
+    try:
+        with Store(config.db, read_only=True) as store:
+            counts = export_parquet(store, config.out)
+    except StoreError as exc:
+        return _fail("export", str(exc))
+    log.info("exported out=%s %s", config.out,
+             " ".join(f"{table}={rows}" for table, rows in counts.items()))
     return EXIT_OK

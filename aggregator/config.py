@@ -7,15 +7,21 @@ names the option and the bad value (`--listen: invalid endpoint 'tcp://x'
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.estimate import DEFAULT_FOREIGN, Basis
+from aggregator.extrapolate import ForeignFactors, check_foreign_factors, check_foreign_table
+from aggregator.report import DEFAULT_K, ReportOptions
 from wire.curve import CurveKeyError, allow_list, load_secret
 from wire.reference import ReferenceError as ReferenceFileError
-from wire.reference import read_cells
+from wire.reference import read_cells, read_census
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "json", "csv")
+SETTINGS_TABLES = ("foreign",)
 _TCP_RE = re.compile(r"^tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+):(?P<port>\*|[0-9]{1,5})$")
 _IPC_MAX_PATH = 107  # sun_path is 108 bytes with the NUL
 
@@ -32,15 +38,34 @@ class ServeConfig:
     db: Path
     curve: tuple[bytes, bytes] | None = None  # the aggregator's (public, secret) key
     allow: Path | None = None                 # folder of the accepted collectors' public keys
+    reference: Path | None = None             # reference folder (kept for reports; unused yet)
+    settings: Settings | None = None          # the aggregator's config file, checked
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The aggregator's config file (TOML): `[foreign]` rows `XX = {capture_share = ...,
+    carry_rate = ...}` and `default = {...}` for countries without a row."""
+
+    foreign: dict[str, ForeignFactors]
+    foreign_default: ForeignFactors = DEFAULT_FOREIGN
 
 
 @dataclass(frozen=True, slots=True)
 class ReportConfig:
-    """`aggregator report`: which store and which output format."""
+    """`aggregator report`: which store, which output format, and what to report."""
 
     db: Path
     format: str
-    cells: list | None = None  # the reference cells.csv (wire.reference.Cell), with zones
+    options: ReportOptions = ReportOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportConfig:
+    """`aggregator export`: which store, and the folder of the Parquet files."""
+
+    db: Path
+    out: Path
 
 
 def check_endpoint(endpoint: str) -> str:
@@ -61,11 +86,62 @@ def check_endpoint(endpoint: str) -> str:
                       " (expected tcp://HOST:PORT or ipc://PATH)")
 
 
+def load_settings(path: str) -> Settings:
+    """Read and check the aggregator's config file; errors name the file, the key and the
+    value (`agg.toml: foreign.IT.capture_share: 1.5 is not a number in (0, 1]`)."""
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError(f"--config: {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config: {path}: not TOML ({exc})") from None
+    for key in doc:
+        if key not in SETTINGS_TABLES:
+            raise ConfigError(f"{path}: {key}: unknown key (known: {', '.join(SETTINGS_TABLES)})")
+    table = doc.get("foreign", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: foreign: must be a table, got {table!r}")
+    rows = {k: v for k, v in table.items() if k != "default"}
+    try:
+        default = (check_foreign_factors("default", table["default"]) if "default" in table
+                   else DEFAULT_FOREIGN)
+        return Settings(check_foreign_table(rows), default)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _reference(reference: str) -> Path:
+    folder = Path(reference)
+    if not folder.is_dir():
+        raise ConfigError(f"--reference: no such folder {reference!r}")
+    return folder
+
+
+def parse_time(option: str, text: str) -> int:
+    """POSIX seconds of an ISO 8601 time on the hour (`2026-12-08T19:00:00Z`, a date, or no
+    zone: UTC); figures are hourly, so another minute is an error naming the option."""
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option}: {text!r} is not an ISO 8601 time "
+                          "(e.g. 2026-12-08T19:00:00Z)") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    seconds = int(t.timestamp())
+    if seconds % 3600:
+        raise ConfigError(f"{option}: {text!r} is not on the hour (figures are hourly)")
+    return seconds
+
+
 def serve_config(listen: str, db: str, curve_secret: str | None = None,
-                 allow: str | None = None) -> ServeConfig:
-    """Check the options of `serve`: the endpoint's form, the database's directory, and
-    the CurveZMQ key and allow list (both or neither)."""
+                 allow: str | None = None, reference: str | None = None,
+                 settings: str | None = None) -> ServeConfig:
+    """Check the options of `serve`: the endpoint's form, the database's directory, the
+    CurveZMQ key and allow list (both or neither), the reference folder and config file."""
     curve = None
+    folder = _reference(reference) if reference is not None else None
+    checked = load_settings(settings) if settings is not None else None
     if (curve_secret is None) != (allow is None):
         raise ConfigError("--curve-secret and --allow go together (CurveZMQ needs the "
                           "aggregator's secret key and the collectors' public keys)")
@@ -83,24 +159,59 @@ def serve_config(listen: str, db: str, curve_secret: str | None = None,
         raise ConfigError(f"--db: {db!r} is a directory, expected a database file")
     if not path.parent.is_dir():
         raise ConfigError(f"--db: directory {str(path.parent)!r} of {db!r} does not exist")
-    return ServeConfig(check_endpoint(listen), path, curve, Path(allow) if allow else None)
+    return ServeConfig(check_endpoint(listen), path, curve, Path(allow) if allow else None,
+                       folder, checked)
 
 
-def report_config(db: str, fmt: str, reference: str | None = None) -> ReportConfig:
+def report_config(db: str, fmt: str, reference: str | None = None, *,
+                  zones: list[str] | None = None, start: str | None = None,
+                  end: str | None = None, k: int = DEFAULT_K, epsilon: float | None = None,
+                  settings: str | None = None) -> ReportConfig:
     """Check the options of `report`: the database file must exist; the reference folder,
-    when given, must hold a readable cells.csv (errors name the file, line and value)."""
+    when given, must hold a readable cells.csv and may hold census.csv (errors name the file,
+    line and value); zones must be zones of cells.csv; times on the hour, start < end."""
     path = Path(db)
     if not path.is_file():
         raise ConfigError(f"--db: no such database file {db!r}")
     if fmt not in FORMATS:
         raise ConfigError(f"--format: invalid format {fmt!r} (one of {', '.join(FORMATS)})")
-    cells = None
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"--k: {k!r} is not an integer >= 1")
+    if epsilon is not None and not 0 < epsilon < float("inf"):
+        raise ConfigError(f"--epsilon: {epsilon!r} is not a number > 0")
+    lo = parse_time("--from", start) if start is not None else None
+    hi = parse_time("--to", end) if end is not None else None
+    if lo is not None and hi is not None and lo >= hi:
+        raise ConfigError(f"--to: {end!r} is not after --from {start!r}")
+    found = load_settings(settings) if settings is not None else Settings({})
+    cells, census = None, None
     if reference is not None:
-        folder = Path(reference)
-        if not folder.is_dir():
-            raise ConfigError(f"--reference: no such folder {reference!r}")
+        folder = _reference(reference)
         try:
             cells = read_cells(str(folder / "cells.csv"))
+            if (folder / "census.csv").is_file():
+                census = {z: sum(bands.values()) for z, bands in
+                          read_census(str(folder / "census.csv")).items()}
         except ReferenceFileError as exc:
             raise ConfigError(f"--reference: {exc}") from None
-    return ReportConfig(path, fmt, cells)
+    if zones and cells is None:
+        raise ConfigError("--zone: needs --reference (zones are those of cells.csv)")
+    known = {c.zone for c in cells or () if c.zone}
+    for zone in zones or ():
+        if zone not in known:
+            raise ConfigError(f"--zone: {zone!r} is not a zone of cells.csv "
+                              f"(known: {', '.join(sorted(known))})")
+    basis = Basis(census, found.foreign, found.foreign_default)
+    return ReportConfig(path, fmt, ReportOptions(
+        cells, basis, frozenset(zones) if zones else None, lo, hi, k, epsilon))
+
+
+def export_config(db: str, out: str) -> ExportConfig:
+    """Check the options of `export`: the database file exists; the output folder is new
+    or empty (an export never mixes with an older one)."""
+    path, folder = Path(db), Path(out)
+    if not path.is_file():
+        raise ConfigError(f"--db: no such database file {db!r}")
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ConfigError(f"--out: {out!r} exists and is not an empty folder")
+    return ExportConfig(path, folder)

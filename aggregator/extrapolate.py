@@ -65,7 +65,7 @@ class Estimate:
 
     people: float
     ci95: tuple[float, float]
-    raw_devices: int
+    raw_devices: int  # the detected devices, rounded down (a mean of bins may be fractional)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +220,7 @@ def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight]
     n_total, people, floor, var = 0, 0.0, 0.0, 0.0
     mu_nb, var_nb = 0.0, 0.0  # moments of the undetected part, shape n + 1/2 per stratum
     for stratum, raw in counts_by_stratum.items():
-        n = _count(f"counts[{stratum!r}]", raw)
+        n = _amount(f"counts[{stratum!r}]", raw)
         weight = weights.get(stratum)
         if weight is None or weight.value is None:
             weight = fallback
@@ -228,7 +228,7 @@ def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight]
             if n == 0:
                 continue
             why = "no weight" if stratum not in weights else weights[stratum].basis
-            raise ValueError(f"counts[{stratum!r}]: {n} devices but no weight ({why})")
+            raise ValueError(f"counts[{stratum!r}]: {raw} devices but no weight ({why})")
         w = _number(f"weights[{stratum!r}]", weight.value, 0.0)
         n_total, people = n_total + n, people + w * n
         if w > 1.0:
@@ -240,8 +240,23 @@ def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight]
     if n_total >= LARGE_N or mu_nb == 0.0:
         half = _Z95 * math.sqrt(var + sketch_var)
         lo = max(people - half, floor if extra == 0.0 else 0.0)
-        return Estimate(people, (lo, people + half), n_total)
+        return Estimate(people, (lo, people + half), _floor(n_total))
     p = mu_nb / (var_nb + sketch_var)  # the NB of the undetected part's mean and variance
     r = mu_nb * p / (1 - p)
     return Estimate(people, (floor + nb_quantile(0.025, r, p),
-                             floor + nb_quantile(0.975, r, p)), n_total)
+                             floor + nb_quantile(0.975, r, p)), _floor(n_total))
+
+
+def _amount(path: str, value: object) -> float:
+    """A detected amount: a count, or a real >= 0 (a mean of bins' counts, a sketch's
+    estimate); else an error naming `path`."""
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(value) and value >= 0)
+    if ok:
+        return float(value)
+    raise ValueError(f"{path}: {value!r} is not a count (a number >= 0)")
+
+
+def _floor(n: float) -> int:
+    """Whole devices in `n`, rounded down (tolerating float sums like 19.999999999)."""
+    return math.floor(n + 1e-9)

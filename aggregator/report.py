@@ -1,68 +1,114 @@
-"""Build the aggregator's report from the store, and render it as JSON or a table.
+"""Build the aggregator's report from the store (DESIGN.md "Report and truth").
 
-The JSON document is the contract shared with the simulator's truth
-(`wire.report`, DESIGN.md "Report and truth"); the table is for people and
-is rendered from that same document, so both formats always agree.
-For now the report holds `cell_presence`: devices of the operator present
-per cell and bin, summed over collectors, before any extrapolation.
+Sections:
+- `cell_presence`: the operator's devices per cell and bin, summed over collectors (raw,
+  before extrapolation; the end-to-end test compares it with the simulator's truth);
+- with the reference cells (zones): `zone_devices`, distinct devices per zone (HLL unions,
+  raw), and the published figures in persons: `presence` (per zone and hour) and `visitors`
+  (per zone over a period, with `by_country`), extrapolated by aggregator.estimate, then put
+  through the publication rules of aggregator.publish (k raw devices, suppression by
+  difference, optional Laplace noise).  Each carries `ci95` and `suppressed`; a suppressed
+  figure has `people` and `ci95` null, a suppressed country is left out of `by_country`.
+
+Filters (`ReportOptions`): zones, and [start, end) on bins, hours and the visitors' period.
+Rendering (json, table, csv) is in aggregator.render.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 
+from aggregator.estimate import REST, Basis, data_span, presence_figures, visitors_figures, weights
+from aggregator.publish import LaplaceNoise, suppress
+from aggregator.render import RENDERERS  # noqa: F401 - re-exported for app and tests
 from aggregator.store import Store
 from aggregator.uniques import unique_by_group
 from wire.reference import Cell
-from wire.report import cell_presence_row, new_report, zone_devices_row
-from wire.tally import SKETCH_SECONDS
+from wire.report import cell_presence_row, new_report, presence_row, visitors_row, zone_devices_row
 
-TABLE_COLUMNS = ("start", "plmn", "tac", "cell", "devices")
-_RIGHT = frozenset(("tac", "cell", "devices"))
+DEFAULT_K = 20
 
 
-def build_report(store: Store, start: int | None = None, end: int | None = None,
-                 cells: list[Cell] | None = None) -> dict:
-    """The report document of everything in `store` (bins in [start, end) when given);
-    with the reference `cells`, also the distinct devices per zone over the period."""
-    presence = store.cell_presence(start, end)
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """What to report: reference cells (None: cell_presence only), the weights' basis, the
+    filters, the publication rule's k (0: no rule, for bench/accuracy.py only; the command
+    line takes k >= 1) and optional differential-privacy budget; `periods`
+    of the visitors section (default: [start, end), open ends from the stored data)."""
+
+    cells: list[Cell] | None = None
+    basis: Basis = field(default_factory=Basis)
+    zones: frozenset[str] | None = None
+    start: int | None = None
+    end: int | None = None
+    k: int = DEFAULT_K
+    epsilon: float | None = None
+    noise_seed: int | None = None
+    periods: tuple[tuple[int, int], ...] | None = None
+
+
+def build_report(store: Store, options: ReportOptions | None = None) -> dict:
+    """The report document of `store` under `options` (module docstring)."""
+    o = options or ReportOptions()
+    zone_of = ({(c.plmn, c.cell): c.zone for c in o.cells if c.zone}
+               if o.cells is not None else None)
     rows = [cell_presence_row(p.plmn, p.tac, p.cell, p.start, p.seconds, p.devices)
-            for p in presence]
-    if cells is None:
+            for p in store.cell_presence(o.start, o.end)
+            if zone_of is None or o.zones is None or zone_of.get((p.plmn, p.cell)) in o.zones]
+    if zone_of is None:
         return new_report(rows)
-    sketches = store.sketches(start, end)
-    zones = []
-    if sketches:
-        lo = start if start is not None else min(s[0] for s in sketches)
-        hi = end if end is not None else max(s[0] for s in sketches) + SKETCH_SECONDS
-        group_of = {(c.plmn, c.cell): c.zone for c in cells if c.zone}
-        zones = [zone_devices_row(zone, lo, hi, u.devices, u.by_segment, u.ci95)
-                 for zone, u in unique_by_group(sketches, group_of).items()]
-    return new_report(rows, zones)
+    span = data_span(store)
+    if span is None:
+        return new_report(rows, [], presence=[], visitors=[])
+    lo = o.start if o.start is not None else span[0]
+    hi = o.end if o.end is not None else span[1]
+    group_of = {k: z for k, z in zone_of.items() if o.zones is None or z in o.zones}
+    zones = [zone_devices_row(zone, lo, hi, u.devices, u.by_segment, u.ci95)
+             for zone, u in unique_by_group(store.sketches(lo, hi), group_of).items()]
+    w = weights(store, o.basis, o.end)
+    periods = list(o.periods) if o.periods is not None else [(lo, hi)]
+    figures = (presence_figures(store, zone_of, w, o.start, o.end, o.zones)
+               + visitors_figures(store, zone_of, w, periods, o.zones))
+    noise = None
+    if o.epsilon is not None:
+        hours = len({f["start"] for f in figures if f["section"] == "presence"})
+        noise = LaplaceNoise(o.epsilon, max(1, hours + 2 * len(group_of) * len(periods)),
+                             o.noise_seed)
+    published = (suppress(figures, o.k, noise=noise) if o.k > 0 else  # k = 0: measurement
+                 [{**{k: v for k, v in f.items() if k != "raw_devices"}, "suppressed": False}
+                  for f in figures])
+    presence, visitors = _rows(published)
+    return new_report(rows, zones, presence=presence, visitors=visitors)
 
 
-def render_json(doc: dict) -> str:
-    """The report as indented JSON text with a final newline."""
-    return json.dumps(doc, indent=2) + "\n"
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
 
 
-def render_table(doc: dict) -> str:
-    """The report's cell presence as an aligned plain-text table with a total line."""
-    rows = doc["cell_presence"]
-    cells = [[str(r[c]) for c in TABLE_COLUMNS] for r in rows]
-    total = sum(r["devices"] for r in rows)
-    footer = [f"total ({len(rows)} row{'' if len(rows) == 1 else 's'})", "", "", "", str(total)]
-    widths = [max(len(c), *(len(line[i]) for line in [*cells, footer]))
-              for i, c in enumerate(TABLE_COLUMNS)]
-
-    def line(values: list[str] | tuple[str, ...]) -> str:
-        parts = [v.rjust(w) if c in _RIGHT else v.ljust(w)
-                 for c, v, w in zip(TABLE_COLUMNS, values, widths, strict=True)]
-        return "  ".join(parts).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    out = [line(TABLE_COLUMNS), rule, *(line(c) for c in cells), rule, line(footer)]
-    return "\n".join(out) + "\n"
+def _ci(f: dict) -> list[float] | None:
+    return None if f["ci95"] is None else [_round(f["ci95"][0]), _round(f["ci95"][1])]
 
 
-RENDERERS = {"json": render_json, "table": render_table}
+def _rows(published: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The `presence` and `visitors` rows of published figures (wire.report's shapes);
+    `ci95` and `suppressed` on every row, suppressed countries and the rest left out."""
+    presence, visitors, countries = [], {}, {}
+    for f in published:
+        if f["section"] == "presence":
+            row = presence_row(f["zone"], f["start"], f["seconds"], _round(f["people"]),
+                               suppressed=f["suppressed"])
+            row["ci95"] = _ci(f)
+            presence.append(row)
+        elif f["country"] is None:
+            key = (f["zone"], f["start"], f["end"])
+            visitors[key] = f
+        elif f["country"] != REST and not f["suppressed"]:
+            key = (f["zone"], f["start"], f["end"])
+            countries.setdefault(key, {})[f["country"]] = _round(f["people"])
+    rows = []
+    for key, f in visitors.items():
+        row = visitors_row(*key, _round(f["people"]), countries.get(key, {}),
+                           suppressed=f["suppressed"])
+        row["ci95"] = _ci(f)
+        rows.append(row)
+    return presence, rows

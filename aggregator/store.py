@@ -7,7 +7,11 @@ One file holds every tally batch received. Two tables:
   by key);
 - `presence`: the rows of each batch, tagged with the batch key;
 - `sketches`: the HLL sketches of each batch (per cell, hour and segment, compact
-  DataSketches bytes), unioned on demand over any cells and hours (`unique_devices`).
+  DataSketches bytes), unioned on demand over any cells and hours (`unique_devices`);
+- `stays`, `overnight`, `recurrence`, `flows`, `residents` (schema 3): the zone tallies of
+  wire.tally version 3, one table each with the batch key; read summed over collectors
+  (`stays()`, `overnight()`, `recurrence()`, `flows()`), except residents, a state as of
+  a day: `residents()` takes each collector's latest row set of the day.
 
 `Store.put` writes both in one transaction, so a batch is either wholly
 stored (and may be acknowledged) or not at all. Only one process can open
@@ -26,7 +30,8 @@ import duckdb
 
 from wire.tally import TallyBatch
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+_KEY = "collector VARCHAR NOT NULL, epoch BIGINT NOT NULL, seq BIGINT NOT NULL, "
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS batches (collector VARCHAR NOT NULL, epoch BIGINT NOT NULL,"
@@ -40,7 +45,28 @@ _DDL = (
     " seq BIGINT NOT NULL, hour_start BIGINT NOT NULL, plmn VARCHAR NOT NULL,"
     " tac INTEGER NOT NULL, cell BIGINT NOT NULL, segment VARCHAR NOT NULL,"
     " sketch BLOB NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS stays ({_KEY} start BIGINT NOT NULL, plmn VARCHAR NOT NULL,"
+    " zone VARCHAR NOT NULL, segment VARCHAR NOT NULL, dwell VARCHAR NOT NULL,"
+    " stays BIGINT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS overnight ({_KEY} day BIGINT NOT NULL, plmn VARCHAR NOT NULL,"
+    " zone VARCHAR NOT NULL, segment VARCHAR NOT NULL, devices BIGINT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS recurrence ({_KEY} day BIGINT NOT NULL,"
+    " plmn VARCHAR NOT NULL, zone VARCHAR NOT NULL, segment VARCHAR NOT NULL,"
+    " recurrence VARCHAR NOT NULL, devices BIGINT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS flows ({_KEY} bin_start BIGINT NOT NULL,"
+    " plmn VARCHAR NOT NULL, origin VARCHAR NOT NULL, destination VARCHAR NOT NULL,"
+    " segment VARCHAR NOT NULL, devices BIGINT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS residents ({_KEY} day_start BIGINT NOT NULL,"
+    " plmn VARCHAR NOT NULL, zone VARCHAR NOT NULL, devices BIGINT NOT NULL)",
 )
+# zone tally kind -> (table, row fields in column order)
+_ZONE_TABLES = {
+    "stays": ("start", "plmn", "zone", "segment", "dwell", "stays"),
+    "overnight": ("day", "plmn", "zone", "segment", "devices"),
+    "recurrence": ("day", "plmn", "zone", "segment", "recurrence", "devices"),
+    "flows": ("bin_start", "plmn", "origin", "destination", "segment", "devices"),
+    "residents": ("day_start", "plmn", "zone", "devices"),
+}
 _INSERT_ROWS = (
     "INSERT INTO presence SELECT ?, ?, ?, unnest(?), ?, unnest(?), unnest(?), unnest(?),"
     " unnest(?), unnest(?)"
@@ -138,7 +164,7 @@ class Store:
                 return "duplicate"
             con.execute("INSERT INTO batches (collector, epoch, seq, bin_seconds, rows)"
                         " VALUES (?, ?, ?, ?, ?)",
-                        [*batch.key, batch.bin_seconds, len(batch.presence) + len(batch.sketches)])
+                        [*batch.key, batch.bin_seconds, batch.rows()])
             self._insert_rows(batch)
             con.execute("COMMIT")
         except BaseException:
@@ -168,6 +194,12 @@ class Store:
                 [r.tac for r in sk], [r.cell for r in sk], [r.segment for r in sk],
                 [r.sketch for r in sk],
             ])
+        for kind, fields in _ZONE_TABLES.items():
+            rows = getattr(batch, kind)
+            if rows:
+                cols = ", ".join(["?, ?, ?", *["unnest(?)"] * len(fields)])
+                self._con.execute(f"INSERT INTO {kind} SELECT {cols}", [
+                    *batch.key, *([getattr(r, f) for r in rows] for f in fields)])
 
     def cell_presence(self, start: int | None = None, end: int | None = None
                       ) -> list[CellPresence]:
@@ -185,6 +217,22 @@ class Store:
             " ORDER BY bin_start, plmn, tac, cell, bin_seconds", [lo, hi]).fetchall()
         return [CellPresence(*row) for row in rows]
 
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, for read-only SQL (aggregator.export)."""
+        return self._con
+
+    def presence_by_segment(self, start: int | None = None, end: int | None = None
+                            ) -> list[tuple[int, int, str, int, str, int]]:
+        """(bin_start, bin_seconds, plmn, cell, segment, devices summed over collectors) of
+        the bins in [start, end)."""
+        lo = start if start is not None else -(2**62)
+        hi = end if end is not None else 2**62
+        return self._con.execute(
+            "SELECT bin_start, bin_seconds, plmn, cell, segment, sum(devices)::BIGINT"
+            " FROM presence WHERE bin_start >= ? AND bin_start < ?"
+            " GROUP BY ALL ORDER BY ALL", [lo, hi]).fetchall()
+
     def sketches(self, start: int | None = None, end: int | None = None
                  ) -> list[tuple[int, str, int, int, str, bytes]]:
         """(hour start, plmn, tac, cell, segment, sketch bytes) of the hours in [start, end)."""
@@ -195,6 +243,57 @@ class Store:
             " WHERE hour_start >= ? AND hour_start < ?"
             " ORDER BY hour_start, plmn, tac, cell, segment, collector, epoch, seq",
             [lo, hi]).fetchall()
+
+    def _zone_rows(self, kind: str, time_col: str, start: int | None, end: int | None,
+                   group: tuple[str, ...], total: str) -> list[tuple]:
+        lo = start if start is not None else -(2**62)
+        hi = end if end is not None else 2**62
+        cols = ", ".join(group)
+        return self._con.execute(
+            f"SELECT {cols}, sum({total})::BIGINT FROM {kind}"
+            f" WHERE {time_col} >= ? AND {time_col} < ? GROUP BY {cols} ORDER BY {cols}",
+            [lo, hi]).fetchall()
+
+    def stays(self, start: int | None = None, end: int | None = None) -> list[tuple]:
+        """(stay start, plmn, zone, segment, dwell class, stays) of the stays started in
+        [start, end), summed over collectors and batches."""
+        return self._zone_rows("stays", "start", start, end,
+                               ("start", "plmn", "zone", "segment", "dwell"), "stays")
+
+    def overnight(self, start: int | None = None, end: int | None = None) -> list[tuple]:
+        """(day, plmn, zone, segment, devices) of the overnight stays of days in [start, end)."""
+        return self._zone_rows("overnight", "day", start, end,
+                               ("day", "plmn", "zone", "segment"), "devices")
+
+    def recurrence(self, start: int | None = None, end: int | None = None) -> list[tuple]:
+        """(day, plmn, zone, segment, recurrence class, devices) of the days in [start, end)."""
+        return self._zone_rows("recurrence", "day", start, end,
+                               ("day", "plmn", "zone", "segment", "recurrence"), "devices")
+
+    def flows(self, start: int | None = None, end: int | None = None) -> list[tuple]:
+        """(bin start, plmn, origin, destination, segment, devices) of bins in [start, end)."""
+        return self._zone_rows("flows", "bin_start", start, end,
+                               ("bin_start", "plmn", "origin", "destination", "segment"),
+                               "devices")
+
+    def residents(self, day_start: int | None = None) -> dict[str, int]:
+        """{home zone: devices} as of the latest day at or before `day_start` (None: the
+        latest day stored): per collector, the rows of its last batch (epoch, seq) that
+        carries residents of that day (a later row set of a day replaces an earlier one),
+        summed over collectors and PLMNs."""
+        hi = day_start if day_start is not None else 2**62
+        day = self._con.execute("SELECT max(day_start) FROM residents WHERE day_start <= ?",
+                                [hi]).fetchone()[0]
+        if day is None:
+            return {}
+        rows = self._con.execute(
+            "WITH last AS (SELECT collector, arg_max(seq, (epoch, seq)) AS seq,"
+            " arg_max(epoch, (epoch, seq)) AS epoch FROM residents WHERE day_start = ?"
+            " GROUP BY collector)"
+            " SELECT r.zone, sum(r.devices)::BIGINT FROM residents r JOIN last l"
+            " ON r.collector = l.collector AND r.epoch = l.epoch AND r.seq = l.seq"
+            " WHERE r.day_start = ? GROUP BY r.zone ORDER BY r.zone", [day, day]).fetchall()
+        return dict(rows)
 
     def counts(self) -> tuple[int, int]:
         """(batches, presence rows) stored so far."""

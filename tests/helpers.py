@@ -132,3 +132,51 @@ def read_tree(folder: Path) -> dict[str, bytes]:
 def is_root() -> bool:
     """True when raw sockets can be opened (needed to sniff loopback)."""
     return os.geteuid() == 0
+
+
+def kill_aggregator(agg: Aggregator) -> None:
+    """SIGKILL an `Aggregator` (no clean shutdown: what a crash or an OOM kill does)."""
+    agg.proc.kill()
+    agg.proc.communicate(timeout=30)
+
+
+def wait_for_line(stream, needle: bytes, timeout: float = 60.0) -> bytes:
+    """Read `stream` (a subprocess pipe) line by line until one holds `needle`; the line.
+    Raises AssertionError after `timeout` seconds or at end of stream."""
+    import threading
+    found: list[bytes] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        for line in iter(stream.readline, b""):
+            if needle in line:
+                found.append(line)
+                break
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    if not done.wait(timeout) or not found:
+        raise AssertionError(f"no line with {needle!r} within {timeout} s")
+    return found[0]
+
+
+class LoggingAggregator(Aggregator):
+    """`aggregator --log-level LEVEL serve` (per-batch lines at debug) on a free port."""
+
+    def __init__(self, db: Path, port: int | None = None, level: str = "debug") -> None:
+        self.port = port or free_port()
+        self.endpoint = f"tcp://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "--log-level", level, "serve", "--listen",
+             self.endpoint, "--db", str(db)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"aggregator exited: {self.proc.stderr.read().decode()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("aggregator did not start listening")

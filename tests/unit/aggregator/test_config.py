@@ -56,3 +56,66 @@ def test_serve_unbindable_endpoint_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("aggregator serve: cannot listen on tcp://192.0.2.1:5555: ")
     assert err.count("\n") == 1
+
+
+# --- report and serve options: the aggregator config file, the reference, the filters ---
+
+def report_args(known_db, reference, *more):
+    return ["report", "--db", str(known_db), "--reference", str(reference), *more]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[foreign]\nIT = { capture_share = 1.5, carry_rate = 0.9 }\n",
+     "agg.toml: foreign.IT.capture_share: 1.5 is not a number in (0, 1]"),
+    ("[foreign]\nIT = { capture_share = 0.5 }\n", "agg.toml: foreign.IT: "),
+    ("[foreign]\nItaly = { capture_share = 0.5, carry_rate = 0.9 }\n",
+     "agg.toml: foreign: country 'Italy' is not ISO 3166 alpha-2"),
+    ("[foreign]\ndefault = { capture_share = 0, carry_rate = 0.9 }\n",
+     "agg.toml: foreign.default.capture_share: 0 is not a number in (0, 1]"),
+    ("[foriegn]\n", "agg.toml: foriegn: unknown key"),
+    ("foreign = 3\n", "agg.toml: foreign: must be a table, got 3"),
+    ("[foreign\n", "agg.toml: not TOML"),
+])
+def test_config_file_errors_name_file_key_and_value(known_db, reference, capsys, text, message):
+    (reference / "agg.toml").write_text(text)
+    code = main(report_args(known_db, reference, "--config", str(reference / "agg.toml")))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+@pytest.mark.parametrize(("more", "message"), [
+    (["--zone", "nowhere"], "--zone: 'nowhere' is not a zone of cells.csv (known: a, b, c)"),
+    (["--from", "2026-12-08T19:30:00Z"], "--from: '2026-12-08T19:30:00Z' is not on the hour"),
+    (["--to", "yesterday"], "--to: 'yesterday' is not an ISO 8601 time"),
+    (["--from", "2026-12-08T19:00:00Z", "--to", "2026-12-08T19:00:00Z"],
+     "--to: '2026-12-08T19:00:00Z' is not after --from"),
+    (["--k", "0"], "--k: 0 is not an integer >= 1"),
+    (["--epsilon", "-1"], "--epsilon: -1.0 is not a number > 0"),
+    (["--config", "/nonexistent/agg.toml"], "--config: /nonexistent/agg.toml: No such file"),
+])
+def test_report_option_errors(known_db, reference, capsys, more, message):
+    assert main(report_args(known_db, reference, *more)) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_zone_needs_a_reference(known_db, capsys):
+    assert main(["report", "--db", str(known_db), "--zone", "a"]) == 2
+    assert "--zone: needs --reference" in capsys.readouterr().err
+
+
+def test_census_errors_name_file_line_and_value(known_db, reference, capsys):
+    (reference / "census.csv").write_text("zone,age_band,people\na,15-29,many\n")
+    assert main(report_args(known_db, reference)) == 2
+    err = capsys.readouterr().err
+    assert "census.csv:2: people: must be an integer >= 0, got 'many'" in err
+
+
+def test_serve_keeps_reference_and_config(tmp_path, reference):
+    config = serve_config("tcp://127.0.0.1:5555", str(tmp_path / "a.duckdb"),
+                          reference=str(reference), settings=str(reference / "agg.toml"))
+    assert config.reference == reference
+    assert config.settings.foreign["IT"].capture_share == 0.5
+    with pytest.raises(ConfigError, match="^--reference: no such folder"):
+        serve_config("tcp://127.0.0.1:5555", str(tmp_path / "a.duckdb"),
+                     reference=str(tmp_path / "nope"))

@@ -201,7 +201,7 @@ def test_estimate_missing_weight():
 
 @pytest.mark.parametrize(("counts", "weights", "kwargs", "message"), [
     ({"a": -1}, W4, {}, r"counts\['a'\]: -1 is not a count"),
-    ({"a": 1.5}, W4, {}, r"counts\['a'\]: 1.5 is not a count"),
+    ({"a": "3"}, W4, {}, r"counts\['a'\]: '3' is not a count"),
     ({"a": 1}, {"a": Weight(-2.0, "x")}, {}, r"weights\['a'\]: -2.0 is not a number"),
     ({"a": 1}, W4, {"extra_rse": -0.1}, "extra_rse: -0.1 is not a number"),
 ])
@@ -272,3 +272,15 @@ def test_interval_coverage_with_sketch_error():
     assert 0.93 <= _coverage([400_000], [4.0], draws=2000, sketch_rse=HLL_RSE) <= 0.97
     # without the extra term the binomial interval alone is far too narrow
     assert _coverage([400_000], [4.0], draws=500, sketch_rse=HLL_RSE, extra_rse=0.0) < 0.5
+
+
+def test_estimate_takes_fractional_counts():
+    """A zone-hour's devices are a mean of bins: 2.5 devices of weight 4 are 10 people,
+    from 2 raw devices (rounded down), the variance as for n = 2.5 (by hand: NB moments)."""
+    est = estimate({"a": 2.5}, {"a": Weight(4.0, "census")})
+    assert est.people == 10.0 and est.raw_devices == 2
+    assert est.ci95[0] >= 2.5 and est.ci95[1] > 10.0
+    big = estimate({"a": 150.5}, {"a": Weight(4.0, "census")})
+    half = 1.959963984540054 * (150.5 * 4 * 3) ** 0.5
+    assert big.ci95 == pytest.approx((602.0 - half, 602.0 + half))
+    assert estimate({"a": 19.9999999999}, {"a": Weight(2.0, "census")}).raw_devices == 20

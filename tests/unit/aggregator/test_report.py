@@ -8,7 +8,8 @@ import json
 import pytest
 
 from aggregator.__main__ import main
-from aggregator.report import build_report, render_table
+from aggregator.render import render_table
+from aggregator.report import build_report
 from aggregator.store import Store
 from wire.tally import PresenceRow, TallyBatch
 
@@ -49,7 +50,7 @@ def test_json_format(db, capsys):
 
 def test_table_format(db, capsys):
     assert main(["report", "--db", str(db)]) == 0  # table is the default
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.splitlines()[1:]  # under the title
     assert lines[0].split() == ["start", "plmn", "tac", "cell", "devices"]
     assert lines[2].split() == ["2026-12-08T19:00:00Z", "00101", "1", "10", "8"]
     assert lines[3].split() == ["2026-12-08T19:00:00Z", "20801", "4660", "268435455", "12"]
@@ -82,3 +83,17 @@ def test_bad_format_is_a_usage_error(db, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["report", "--db", str(db), "--format", "xml"])
     assert exc.value.code == 2
+
+
+def test_table_title_names_the_section(db, capsys):
+    assert main(["report", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "cell_presence: devices per cell and bin (raw)")
+
+
+def test_csv_format_of_cell_presence(db, capsys):
+    assert main(["report", "--db", str(db), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4  # header + 3 rows
+    assert lines[1] == ("cell_presence,,2026-12-08T19:00:00Z,2026-12-08T19:15:00Z,00101,1,10,,"
+                        "8,,,")

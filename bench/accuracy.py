@@ -1,0 +1,219 @@
+"""Accuracy of the report against the simulator's truth: simulate → collect → aggregate →
+compare (issue 7, "Must show").
+
+    .venv/bin/python bench/accuracy.py                         # tiny, seed 1
+    .venv/bin/python bench/accuracy.py --scenario demo --market-share 1.3 --off 0.7
+
+Prints the MAPE of zone-hour presence (zone-hours of >= --min-people true people, and of
+all zone-hours), the error of unique visitors per zone and period, the top foreign countries
+of the whole run side by side, and the share of 95 % intervals that hold the truth.
+`--market-share F`, `--off F`, `--ownership F` multiply the scenario's operator market
+shares, phones-off shares and phone ownership by F (0.7 / 1.3 for ±30 %), in a copy of the
+scenario written to the work folder; the aggregator is not told.  Its `[foreign]` table is
+the scenario's nominal capture shares (an operator knows its roaming partners' traffic).
+Figures are compared before the publication rules (k = 0) so that the estimator is measured, not
+the publication rule.  On `tiny` (12 people) figures are poor by construction: weights of
+1.5 from a census of 12, single digits per zone-hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aggregator.estimate import Basis  # noqa: E402
+from aggregator.extrapolate import ForeignFactors  # noqa: E402
+from aggregator.report import ReportOptions, build_report  # noqa: E402
+from aggregator.store import Store  # noqa: E402
+from wire.compare import compare  # noqa: E402
+from wire.reference import read_cells, read_census  # noqa: E402
+from wire.report import parse_iso  # noqa: E402
+
+OWNERSHIP = {"0-14": 0.45, "15-29": 0.98, "30-44": 0.97, "45-59": 0.95, "60-74": 0.85,
+             "75+": 0.6}  # the simulator's defaults of [operator] ownership
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+# --- a scenario copy with changed operator parameters ---------------------------------
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def _is_tables(v: object) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+def dump_toml(doc: dict, prefix: str = "") -> str:
+    """TOML text of a document read by tomllib (tables, arrays of tables, values)."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in doc.items()
+             if not isinstance(v, dict) and not _is_tables(v)]
+    for k, v in doc.items():
+        name = f"{prefix}{_toml_key(k)}"
+        if isinstance(v, dict):
+            lines += ["", f"[{name}]", dump_toml(v, name + ".")]
+        elif _is_tables(v):
+            for item in v:
+                lines += ["", f"[[{name}]]", dump_toml(item, name + ".")]
+    return "\n".join(lines)
+
+
+def _scale(x: float, f: float) -> float:
+    return min(1.0, max(0.0, x * f))
+
+
+def perturb(doc: dict, market: float, off: float, ownership: float) -> list[str]:
+    """Multiply the operator's parameters in a scenario document in place; what changed."""
+    done = []
+    if "population" in doc and market != 1.0:  # tiny's flat population
+        pop = doc["population"]
+        pop["operator_phones"] = max(1, min(pop["people"], round(pop["operator_phones"] * market)))
+        done.append(f"operator_phones → {pop['operator_phones']}")
+    op = doc.setdefault("operator", {}) if "zones" in doc and "population" not in doc else None
+    if op is None:
+        flat = off != 1.0 or ownership != 1.0
+        return done + (["(flat population: only the market share changes)"] if flat else [])
+    if market != 1.0:
+        op["market_share"] = _scale(op.get("market_share", 0.35), market)
+        for z in doc.get("zones", []):
+            if "market_share" in z:
+                z["market_share"] = _scale(z["market_share"], market)
+        for v in doc.get("visitors", {}).get("domestic", []):
+            v["operator_share"] = _scale(v.get("operator_share", op["market_share"]), market)
+        done.append(f"market shares ×{market}")
+    if off != 1.0:
+        op["off_share"] = _scale(op.get("off_share", 0.02), off)
+        op["night_off_share"] = _scale(op.get("night_off_share", 0.1), off)
+        done.append(f"phones off ×{off}")
+    if ownership != 1.0:
+        op["ownership"] = {b: _scale(op.get("ownership", OWNERSHIP).get(b, p), ownership)
+                           for b, p in OWNERSHIP.items()}
+        done.append(f"ownership ×{ownership}")
+    return done
+
+
+def scenario_file(name: str) -> Path:
+    path = Path(name)
+    return path if path.suffix == ".toml" else ROOT / "simulator" / "scenarios" / f"{name}.toml"
+
+
+def foreign_table(doc: dict) -> dict[str, ForeignFactors]:
+    """The scenario's nominal capture shares, as an operator would configure them."""
+    return {v["country"]: ForeignFactors(v.get("capture_share", 0.3), v.get("carry_share", 0.95))
+            for v in doc.get("visitors", {}).get("foreign", [])}
+
+
+# --- run the pipeline -----------------------------------------------------------------
+
+def sh(*args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{proc.stderr.decode()[-2000:]}")
+    return proc
+
+
+def timezone_of(doc: dict) -> str:
+    h = int(doc.get("scenario", {}).get("utc_offset_hours", 0))
+    return "UTC" if h == 0 else f"Etc/GMT{'-' if h > 0 else '+'}{abs(h)}"
+
+
+def pipeline(work: Path, scenario: Path, seed: int, tz: str) -> dict[str, float]:
+    """simulate, then serve + replay; seconds per stage."""
+    import socket
+    seconds = {}
+    t = time.monotonic()
+    sh("simulator", "generate", "--scenario", str(scenario), "--out", str(work / "sim"),
+       "--seed", str(seed))
+    seconds["simulate"] = time.monotonic() - t
+    sh("collector", "keygen", "--out", str(work / "key"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = f"tcp://127.0.0.1:{port}"
+    agg = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "--listen", endpoint,
+                            "--db", str(work / "agg.duckdb")], cwd=ROOT,
+                           stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        t = time.monotonic()
+        sh("collector", "replay", str(work / "sim" / "s1.pcap"), "--key-file",
+           str(work / "key"), "--aggregator", endpoint, "--reference", str(work / "sim"),
+           "--timezone", tz, "--home-min-nights", "1", "--drain-timeout", "60")
+        seconds["replay"] = time.monotonic() - t
+    finally:
+        agg.terminate()
+        agg.wait(60)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenario", default="tiny", help="built-in name or TOML path")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--market-share", type=float, default=1.0, metavar="F")
+    ap.add_argument("--off", type=float, default=1.0, metavar="F", help="phones-off shares × F")
+    ap.add_argument("--ownership", type=float, default=1.0, metavar="F")
+    ap.add_argument("--min-people", type=float, default=1000.0)
+    ap.add_argument("--work", help="work folder (default: a temporary one, removed)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="report again from the --work folder of an earlier run")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="accuracy-") as tmp:
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        source = scenario_file(args.scenario)
+        doc = tomllib.loads(source.read_text())
+        changes = perturb(doc, args.market_share, args.off, args.ownership)
+        scenario = source
+        if changes:
+            scenario = work / f"{source.stem}-perturbed.toml"
+            scenario.write_text(dump_toml(doc) + "\n")
+        seconds = ({} if args.reuse and args.work else
+                   pipeline(work, scenario, args.seed, timezone_of(doc)))
+        truth = json.loads((work / "sim" / "truth.json").read_text())
+        ref = work / "sim"
+        census = ({z: sum(b.values()) for z, b in read_census(str(ref / "census.csv")).items()}
+                  if (ref / "census.csv").is_file() else None)
+        periods = tuple(sorted({(parse_iso(r["start"]), parse_iso(r["end"]))
+                                for r in truth.get("visitors", [])}))
+        options = ReportOptions(read_cells(str(ref / "cells.csv")),
+                                Basis(census, foreign_table(doc)), k=0, periods=periods or None)
+        with Store(work / "agg.duckdb", read_only=True) as store:
+            report = build_report(store, options)
+        print(f"scenario   {args.scenario} seed {args.seed}; "
+              f"{', '.join(changes) or 'default parameters'}; "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+        if census is None:
+            print("note       no census.csv: every device counts as one person")
+        for line in compare(report, truth, args.min_people):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The report's extrapolated figures against figures computed by hand from the known store
+of conftest.py (its docstring lists the rows), and the publication rules as rendered."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from aggregator.__main__ import main
+from aggregator.estimate import Basis
+from aggregator.extrapolate import ForeignFactors
+from aggregator.report import ReportOptions, build_report
+from aggregator.store import Store
+from tests.unit.aggregator.conftest import T0, cells
+
+W = 1500 / 145          # national weight: census total / distinct non-foreign devices
+W_IT = 1 / (0.5 * 0.8)  # 2.5
+RSE = 1.04 / 64         # HLL lgK 12: the national weight comes from a sketch union
+Z = 1.959963984540054
+BASIS = Basis({"a": 1000, "b": 500, "c": 0}, {"IT": ForeignFactors(0.5, 0.8)})
+
+
+def report(db, **kw) -> dict:
+    with Store(db, read_only=True) as store:
+        return build_report(store, ReportOptions(cells(), BASIS, **kw))
+
+
+def by_zone(rows: list[dict]) -> dict[str, dict]:
+    return {r["zone"]: r for r in rows}
+
+
+def test_presence_is_the_mean_of_bins_weighted(known_db):
+    doc = report(known_db)
+    rows = by_zone(doc["presence"])
+    assert set(rows) == {"a", "b", "c"} and all(r["seconds"] == 3600 for r in rows.values())
+    a = rows["a"]  # mean of bins 90 + 30 = 120 domestic devices, n >= 100: normal interval
+    people = 120 * W
+    half = Z * math.sqrt(120 * W * (W - 1) + (RSE * people) ** 2)
+    assert a["people"] == pytest.approx(people, abs=0.1)
+    assert a["ci95"] == pytest.approx([people - half, people + half], abs=0.1)
+    assert a["suppressed"] is False and a["start"] == "2026-12-08T19:00:00Z"
+    b = rows["b"]  # 20 domestic + IT 10 in two bins of four = 5: 25 raw devices
+    assert b["people"] == pytest.approx(20 * W + 5 * W_IT, abs=0.1)
+    assert b["ci95"][0] <= b["people"] <= b["ci95"][1] and b["ci95"][0] >= 25
+    c = rows["c"]  # 8 IT devices < k = 20
+    assert c == {"zone": "c", "start": "2026-12-08T19:00:00Z", "seconds": 3600,
+                 "people": None, "suppressed": True, "ci95": None}
+
+
+def test_visitors_are_unions_weighted_by_segment(known_db):
+    rows = by_zone(report(known_db)["visitors"])
+    a = rows["a"]  # d0..d109: 110 distinct domestic devices
+    assert a["people"] == pytest.approx(110 * W, rel=1e-3)
+    assert (a["start"], a["end"]) == ("2026-12-08T19:00:00Z", "2026-12-08T20:00:00Z")
+    assert a["by_country"] == {} and a["suppressed"] is False
+    assert a["ci95"][0] < a["people"] < a["ci95"][1]
+    b = rows["b"]  # 30 domestic, 15 IT: the IT part (< 20) is left out of by_country
+    assert b["people"] == pytest.approx(30 * W + 15 * W_IT, rel=1e-3)
+    assert b["by_country"] == {}
+
+
+def test_no_suppression_by_difference_in_the_rendered_report(known_db):
+    """Zone c: 30 IT devices and 5 domestic ones.  Publishing the total (5 W + 75) and IT
+    (75) would give the 5 domestic devices' figure by difference: the IT part goes too."""
+    c = by_zone(report(known_db)["visitors"])["c"]
+    assert c["people"] == pytest.approx(5 * W + 30 * W_IT, rel=1e-3)
+    assert c["by_country"] == {}
+    # with k = 5 nothing is below k and IT is published
+    c5 = by_zone(report(known_db, k=5)["visitors"])["c"]
+    assert c5["by_country"] == {"IT": pytest.approx(75.0, rel=1e-3)}
+    # every rendered total minus its rendered countries is never one hidden small part
+    for k in (5, 20, 31):
+        for row in report(known_db, k=k)["visitors"]:
+            if not row["suppressed"] and row["by_country"]:
+                assert row["people"] - sum(row["by_country"].values()) > 0
+
+
+class WithResidents:
+    """The known store with residents rows (contracts §2), whatever the store has yet."""
+
+    def __init__(self, store: Store, residents: dict[str, int]) -> None:
+        self.store, self._residents = store, residents
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def residents(self, day_start: int | None = None) -> dict[str, int]:
+        return dict(self._residents)
+
+
+def test_home_segments_post_stratified(tmp_path):
+    from aggregator.store import Store as S
+    from tests.unit.aggregator.conftest import PLMN, sketch
+    from wire.tally import PresenceRow, SketchRow, TallyBatch
+    rows = [PresenceRow(T0 + i * 900, PLMN, 1, 1, n, seg) for i in range(4)
+            for seg, n in (("home:a", 60), ("home:b", 10), ("domestic", 20), ("unknown", 4))]
+    rows.append(PresenceRow(T0, PLMN, 1, 3, 40, "home:b"))
+    sk = (SketchRow(T0, PLMN, 1, 1, "home:a", sketch([f"h{i}" for i in range(70)])),)
+    path = tmp_path / "home.duckdb"
+    with S(path) as store:
+        store.put(TallyBatch("m", 1, 0, 900, tuple(rows), sk))
+    with S(path, read_only=True) as store:
+        doc = build_report(WithResidents(store, {"a": 50, "b": 100}),
+                           ReportOptions(cells(), BASIS))
+    # weights: a 1000/50 = 20, b 500/100 = 5, national 1500/150 = 10 (domestic, unknown)
+    a = by_zone(doc["presence"])["a"]
+    assert a["people"] == pytest.approx(60 * 20 + 10 * 5 + 20 * 10 + 4 * 10)
+    b = by_zone(doc["presence"])["b"]  # 40 in one bin of four: mean 10 < k
+    assert b["suppressed"] is True
+    v = by_zone(doc["visitors"])["a"]
+    assert v["people"] == pytest.approx(70 * 20, rel=1e-3)
+
+
+def test_filters(known_db):
+    doc = report(known_db, zones=frozenset({"b"}))
+    assert {r["zone"] for r in doc["presence"] + doc["visitors"] + doc["zone_devices"]} == {"b"}
+    assert {r["cell"] for r in doc["cell_presence"]} == {3}
+    later = report(known_db, start=T0 + 3600)
+    assert later["presence"] == [] and later["cell_presence"] == []
+    assert later["visitors"] == []
+    earlier = report(known_db, start=T0 - 3600, end=T0 + 3600)
+    v = by_zone(earlier["visitors"])["a"]
+    assert (v["start"], v["end"]) == ("2026-12-08T18:00:00Z", "2026-12-08T20:00:00Z")
+
+
+def test_noise_keeps_suppression_and_moves_figures(known_db):
+    plain = report(known_db)
+    noisy = report(known_db, epsilon=0.5, noise_seed=3)
+    for section in ("presence", "visitors"):
+        for p, n in zip(plain[section], noisy[section], strict=True):
+            assert p["suppressed"] == n["suppressed"]
+            if not p["suppressed"]:
+                assert p["people"] != n["people"]
+                assert n["ci95"][1] - n["ci95"][0] > p["ci95"][1] - p["ci95"][0]
+
+
+def test_command_line_csv_and_table(known_db, reference, capsys):
+    args = ["report", "--db", str(known_db), "--reference", str(reference),
+            "--config", str(reference / "agg.toml")]
+    assert main([*args, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert by_zone(doc["presence"])["a"]["people"] == pytest.approx(120 * W, abs=0.1)
+    assert main([*args, "--format", "csv", "--zone", "c"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("section,zone,start,end,plmn,tac,cell,breakdown,value,ci95_lo,"
+                        "ci95_hi,suppressed")
+    assert ("presence,c,2026-12-08T19:00:00Z,2026-12-08T20:00:00Z,,,,,,,,true") in lines
+    visitors = [line for line in lines if line.startswith("visitors,c,")]
+    assert len(visitors) == 1 and visitors[0].endswith(",false")
+    assert main([*args, "--from", "2026-12-08T19:00:00Z", "--to", "2026-12-08T20:00"]) == 0
+    text = capsys.readouterr().out
+    assert "presence: people per zone and hour" in text
+    c_line = next(line for line in text.splitlines()
+                  if line.startswith("2026-12-08T19:00:00Z  c "))
+    assert c_line.split()[-1] == "suppressed"
+
+
+def test_foreign_default_and_no_census(known_db):
+    """Without a [foreign] row IT takes the default 1 / (0.3 × 0.95); without census.csv a
+    domestic device is one person."""
+    with Store(known_db, read_only=True) as store:
+        doc = build_report(store, ReportOptions(cells(), Basis(None), k=1))
+    b = by_zone(doc["presence"])["b"]  # 20 domestic + 5 IT
+    assert b["people"] == pytest.approx(20 + 5 / (0.3 * 0.95), abs=0.1)
