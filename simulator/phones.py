@@ -86,7 +86,8 @@ def build(scn: Scenario, sched: Schedule, seed: int
     r = rng(seed, "m2m")
     for _ in range(op.m2m_devices):
         cell = r.choice(scn.cells)
-        person = Person(len(persons), cell.zone, ids.phone(scn.network.plmn, True, op.m2m_tacs))
+        person = Person(len(persons), cell.zone, ids.phone(scn.network.plmn, True, op.m2m_tacs),
+                        m2m=True)
         on = _free(r, scn.start + 1, scn.start + 3600, [], MIN_GAP, scn.bin_seconds) or scn.start
         timelines.append(PhoneTimeline(person, (Step(on, cell),), ()))
         persons.append(person)

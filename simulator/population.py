@@ -35,11 +35,13 @@ class Phone:
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """One inhabitant or visitor; `phone` is None without the operator's SIM."""
+    """One inhabitant or visitor; `phone` is None without the operator's SIM.  `m2m`: not a
+    person but an M2M module (meter, tracker) with the operator's SIM."""
 
     index: int
     home_zone: str
     phone: Phone | None
+    m2m: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ is on from its power-on until its power-off (or the end of the scenario);
 within a bin (aligned to multiples of `bin_seconds` since the epoch) its
 on-time is split over the cells it was in, and it is present in the cell
 with the most on-time, ties going to the cell entered first in the bin.
-A phone with no on-time in a bin is not present.
+A phone with no on-time in a bin is not present.  M2M modules are not people and
+are left out of both operator sections (the collector leaves them out too, once it
+recognises them).
 
 `zone_devices`: the distinct phones present (by that rule, in at least one bin)
 in a zone's cells over the whole scenario, by segment: "domestic" for the operator's
@@ -91,7 +93,7 @@ def document(scn: Scenario, timelines: Iterable[PhoneTimeline],
              windows: list[tuple[int, int]] = ()) -> dict:
     """truth.json: the report/truth schema of `wire.report`; with `where`, the sections
     about persons too (`windows`: the event windows of `visitors`)."""
-    timelines = list(timelines)
+    timelines = [tl for tl in timelines if not tl.person.m2m]
     plmn = scn.network.plmn
     rows = [cell_presence_row(plmn, cell.tac, cell.eci, start, scn.bin_seconds, n)
             for (start, cell), n in presence(timelines, scn.end, scn.bin_seconds).items()]
