@@ -41,11 +41,13 @@ def free_port() -> int:
 class Aggregator:
     """`aggregator serve` as a subprocess on a free loopback port."""
 
-    def __init__(self, db: Path, port: int | None = None, *extra: str) -> None:
+    def __init__(self, db: Path, port: int | None = None, *extra: str,
+                 options: tuple[str, ...] = ()) -> None:
+        """`extra`: options of `serve`; `options`: of `aggregator` itself (before `serve`)."""
         self.port = port or free_port()
         self.endpoint = f"tcp://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aggregator", "serve", "--listen", self.endpoint,
+            [sys.executable, "-m", "aggregator", *options, "serve", "--listen", self.endpoint,
              "--db", str(db), *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -164,19 +166,4 @@ class LoggingAggregator(Aggregator):
     """`aggregator --log-level LEVEL serve` (per-batch lines at debug) on a free port."""
 
     def __init__(self, db: Path, port: int | None = None, level: str = "debug") -> None:
-        self.port = port or free_port()
-        self.endpoint = f"tcp://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aggregator", "--log-level", level, "serve", "--listen",
-             self.endpoint, "--db", str(db)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"aggregator exited: {self.proc.stderr.read().decode()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("aggregator did not start listening")
+        super().__init__(db, port, options=("--log-level", level))

@@ -62,17 +62,25 @@ def write_cells(path: str, cells: list[Cell], created: int = 0) -> None:
                         f"{c.lat:.6f}", c.range, 1, 1, created, created, "", c.zone])
 
 
-def read_cells(path: str) -> list[Cell]:
-    """Read cells.csv; errors name the file, the line and the bad value."""
+def _read_csv(path: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header holding `required`; errors name the file."""
     try:
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             fields, rows = reader.fieldnames or (), list(reader)
     except OSError as e:
         raise ReferenceError(f"{path}: {e.strerror}") from None
-    missing = [c for c in ("radio", "mcc", "net", "area", "cell", "lon", "lat") if c not in fields]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ReferenceError(f"{path}: not a CSV text file ({e.__class__.__name__})") from None
+    missing = [c for c in required if c not in fields]
     if missing:
         raise ReferenceError(f"{path}: missing column(s) {', '.join(missing)}")
+    return rows
+
+
+def read_cells(path: str) -> list[Cell]:
+    """Read cells.csv; errors name the file, the line and the bad value."""
+    rows = _read_csv(path, ("radio", "mcc", "net", "area", "cell", "lon", "lat"))
     out = []
     for n, row in enumerate(rows, start=2):
         try:
@@ -157,15 +165,7 @@ def write_census(path: str, census: dict[str, dict[str, int]]) -> None:
 
 def read_census(path: str) -> dict[str, dict[str, int]]:
     """Read census.csv into {zone: {age band: people}}; errors name file, line and value."""
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            fields, rows = reader.fieldnames or (), list(reader)
-    except OSError as e:
-        raise ReferenceError(f"{path}: {e.strerror}") from None
-    missing = [c for c in CENSUS_COLUMNS if c not in fields]
-    if missing:
-        raise ReferenceError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows = _read_csv(path, CENSUS_COLUMNS)
     out: dict[str, dict[str, int]] = {}
     for n, row in enumerate(rows, start=2):
         zone, band, people = row["zone"], row["age_band"], row["people"]
