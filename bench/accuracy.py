@@ -35,6 +35,7 @@ from aggregator.estimate import Basis  # noqa: E402
 from aggregator.extrapolate import ForeignFactors  # noqa: E402
 from aggregator.report import ReportOptions, build_report  # noqa: E402
 from aggregator.store import Store  # noqa: E402
+from simulator.demo import free_port, wait_listening  # noqa: E402
 from wire.compare import compare  # noqa: E402
 from wire.reference import read_cells, read_census  # noqa: E402
 from wire.report import parse_iso  # noqa: E402
@@ -144,22 +145,19 @@ def timezone_of(doc: dict) -> str:
 
 def pipeline(work: Path, scenario: Path, seed: int, tz: str) -> dict[str, float]:
     """simulate, then serve + replay; seconds per stage."""
-    import socket
     seconds = {}
     t = time.monotonic()
     sh("simulator", "generate", "--scenario", str(scenario), "--out", str(work / "sim"),
        "--seed", str(seed))
     seconds["simulate"] = time.monotonic() - t
     sh("collector", "keygen", "--out", str(work / "key"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     endpoint = f"tcp://127.0.0.1:{port}"
     agg = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "--listen", endpoint,
                             "--db", str(work / "agg.duckdb")], cwd=ROOT,
                            stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.5)
+        wait_listening(port, agg)
         t = time.monotonic()
         sh("collector", "replay", str(work / "sim" / "s1.pcap"), "--key-file",
            str(work / "key"), "--aggregator", endpoint, "--reference", str(work / "sim"),

@@ -247,7 +247,8 @@ def _edge_options(r: argparse.ArgumentParser) -> None:
                    help="days of history of recurrence classes (default 28, at most 31)")
     r.add_argument("--m2m-tacs", metavar="FILE", help="IMEI TACs of M2M modules (one "
                    "8-digit TAC a line), added to the built-in list; such devices are not "
-                   "counted")
+                   "counted (takes effect once the decoders hand the IMEI TAC on: none do "
+                   "yet, so M2M is recognised by behaviour only)")
     r.add_argument("--spool", metavar="DIR", help="keep unacknowledged batches here (on disk) "
                    "and re-send them after an outage or a restart")
     r.add_argument("--spool-max-mb", type=int, default=256, metavar="MB",

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="built-in scenario name (tiny) or path to a scenario TOML file")
     g.add_argument("--out", required=True, type=Path, help="output folder (created)")
     g.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    g.add_argument("--scale", type=_positive, default=1.0,
+    g.add_argument("--scale", type=_number_in("(0, 100]"), default=1.0,
                    help="multiply every count of a city scenario (census, visitors, attendance, "
                         "M2M devices) by F (default 1)")
     g.add_argument("--days", type=int, choices=range(1, 32), metavar="D",
@@ -50,30 +50,27 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--scenario", help="generate this scenario first (into a temporary folder)")
     y.add_argument("--seed", type=int, default=1, help="with --scenario: random seed (default 1)")
     y.add_argument("--interface", required=True, help="network interface to send on")
-    y.add_argument("--speed", type=_speed, default=1.0,
+    y.add_argument("--speed", type=_number_in("[0, 1e6]"), default=1.0,
                    help="capture seconds per wall-clock second: 1 real time (default), 60 an "
                         "hour a minute, 0 as fast as possible")
     return p
 
 
-def _speed(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = -1.0
-    if not 0 <= v <= 1e6:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1e6], got {text!r}")
-    return v
+def _number_in(span: str):
+    """An argparse type: a float in `span`, "[low, high]" or "(low, high]"."""
+    low, high = (float(x) for x in span[1:-1].split(","))
+    low_open = span.startswith("(")
 
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = float("nan")
+        if not (low < v <= high if low_open else low <= v <= high):
+            raise argparse.ArgumentTypeError(f"must be a number in {span}, got {text!r}")
+        return v
 
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        v = 0.0
-    if not 0 < v <= 100:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 100], got {text!r}")
-    return v
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
