@@ -9,6 +9,7 @@ file of mode 0600.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import secrets
 import stat
@@ -24,6 +25,7 @@ class Pseudonymizer:
     """Keyed hash of identity digits; one object per process, built at start-up."""
 
     __slots__ = ("_base",)
+    next_change = math.inf   # one key for all time (collector.keyring.KeyRing rotates)
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
@@ -35,6 +37,9 @@ class Pseudonymizer:
         h = self._base.copy()
         h.update(digits.encode("ascii"))
         return int.from_bytes(h.digest(), "big")
+
+    def advance(self, t: float) -> None:
+        """Nothing to do: a single key has no epochs (the KeyRing interface)."""
 
     def __repr__(self) -> str:  # never show key material
         return "Pseudonymizer(<key>)"
