@@ -17,13 +17,16 @@
         Write a CurveZMQ key pair: DIR/NAME.key (public) and DIR/NAME.key_secret.
 
     aggregator report --db FILE [--reference DIR] [--config FILE] [--zone Z ...]
-                      [--from T] [--to T] [--k K] [--epsilon E] [--format table|json|csv]
-        Print devices present per cell and bin, summed over collectors; with
-        --reference (cells.csv with zones, census.csv) also distinct devices per
-        zone and the published figures in persons: people per zone and hour and
-        distinct people per zone over [--from, --to) with by_country, each with a
-        95 % interval, suppressed under K raw devices (default 20) and by
-        difference, with Laplace noise of budget E if given (README, "Report").
+                      [--from T] [--to T] [--period START/END ...] [--periods FILE]
+                      [--k K] [--epsilon E] [--raw] [--format table|json|csv]
+        Print the published figures in persons (needs --reference: cells.csv with
+        zones, census.csv): people per zone and hour and distinct people per zone
+        over [--from, --to) (or each --period / the periods of --periods FILE) with
+        by_country, each with a 95 % interval, suppressed under K raw devices
+        (default 20) and by difference, with Laplace noise of budget E if given
+        (README, "Report").  --raw adds the operator's raw counts: devices per cell
+        and bin summed over collectors, and distinct devices per zone (with
+        --reference), k-suppressed as well.
         --config: TOML file with the [foreign] capture_share / carry_rate table.
         `json` is the report document of wire.report, `table` aligned tables,
         `csv` one long table of every section. The file must not be held by a
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     kg = sub.add_parser("keygen", help="write a CurveZMQ key pair (NAME.key, NAME.key_secret)")
     kg.add_argument("--out", required=True, metavar="DIR", help="folder for the key files")
     kg.add_argument("--name", default="aggregator", help="file name stem (default: aggregator)")
-    rep = sub.add_parser("report", help="print devices present per cell and bin")
+    rep = sub.add_parser("report", help="print people per zone (and raw counts)")
     rep.add_argument("--db", required=True, metavar="FILE", help="DuckDB database file")
     rep.add_argument("--format", choices=FORMATS, default="table",
                      help="output format (default: table)")
@@ -93,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"suppress figures from fewer raw devices (default {DEFAULT_K})")
     rep.add_argument("--epsilon", type=float, metavar="E",
                      help="differential privacy: Laplace noise with this budget for the report")
+    rep.add_argument("--raw", action="store_true",
+                     help="add the operator's raw device counts (cell_presence, zone_devices),"
+                          " k-suppressed too")
+    rep.add_argument("--period", action="append", metavar="START/END",
+                     help="a visitors period (ISO 8601 times on the hour; repeatable)")
+    rep.add_argument("--periods", metavar="FILE",
+                     help="visitors periods of a report/truth JSON document (its visitors"
+                          " rows) or of a file of START/END lines")
     exp = sub.add_parser("export", help="write the store as Parquet partitioned by day")
     exp.add_argument("--db", required=True, metavar="FILE", help="DuckDB database file")
     exp.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
@@ -122,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = report_config(args.db, args.format, args.reference, zones=args.zone,
                                    start=args.start, end=args.end, k=args.k,
-                                   epsilon=args.epsilon, settings=args.config)
+                                   epsilon=args.epsilon, settings=args.config,
+                                   raw=args.raw, periods=args.period,
+                                   periods_file=args.periods)
     except ConfigError as exc:
         print(f"aggregator {args.command}: {exc}", file=sys.stderr)
         return app.EXIT_USAGE

@@ -8,6 +8,7 @@ names the option and the bad value (`--listen: invalid endpoint 'tcp://x'
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -166,10 +167,14 @@ def serve_config(listen: str, db: str, curve_secret: str | None = None,
 def report_config(db: str, fmt: str, reference: str | None = None, *,
                   zones: list[str] | None = None, start: str | None = None,
                   end: str | None = None, k: int = DEFAULT_K, epsilon: float | None = None,
-                  settings: str | None = None) -> ReportConfig:
+                  settings: str | None = None, raw: bool = False,
+                  periods: list[str] | None = None, periods_file: str | None = None
+                  ) -> ReportConfig:
     """Check the options of `report`: the database file must exist; the reference folder,
     when given, must hold a readable cells.csv and may hold census.csv (errors name the file,
-    line and value); zones must be zones of cells.csv; times on the hour, start < end."""
+    line and value); zones must be zones of cells.csv; times on the hour, start < end;
+    without --reference only the raw sections exist, so --raw is needed; visitors periods
+    (`--period START/END`, `--periods FILE`) on the hour, each start before its end."""
     path = Path(db)
     if not path.is_file():
         raise ConfigError(f"--db: no such database file {db!r}")
@@ -184,14 +189,14 @@ def report_config(db: str, fmt: str, reference: str | None = None, *,
     if lo is not None and hi is not None and lo >= hi:
         raise ConfigError(f"--to: {end!r} is not after --from {start!r}")
     found = load_settings(settings) if settings is not None else Settings({})
-    cells, census = None, None
+    cells, census, bands = None, None, None
     if reference is not None:
         folder = _reference(reference)
         try:
             cells = read_cells(str(folder / "cells.csv"))
             if (folder / "census.csv").is_file():
-                census = {z: sum(bands.values()) for z, bands in
-                          read_census(str(folder / "census.csv")).items()}
+                bands = read_census(str(folder / "census.csv"))
+                census = {z: sum(by.values()) for z, by in bands.items()}
         except ReferenceFileError as exc:
             raise ConfigError(f"--reference: {exc}") from None
     if zones and cells is None:
@@ -201,9 +206,50 @@ def report_config(db: str, fmt: str, reference: str | None = None, *,
         if zone not in known:
             raise ConfigError(f"--zone: {zone!r} is not a zone of cells.csv "
                               f"(known: {', '.join(sorted(known))})")
-    basis = Basis(census, found.foreign, found.foreign_default)
+    if cells is None and not raw:
+        raise ConfigError("--reference: needed for the figures in persons; without it only "
+                          "the raw sections exist (add --raw)")
+    spans = [_period("--period", text) for text in periods or ()]
+    if periods_file is not None:
+        spans += read_periods(periods_file)
+    basis = Basis(census, found.foreign, found.foreign_default, bands)
     return ReportConfig(path, fmt, ReportOptions(
-        cells, basis, frozenset(zones) if zones else None, lo, hi, k, epsilon))
+        cells, basis, frozenset(zones) if zones else None, lo, hi, k, epsilon,
+        periods=tuple(dict.fromkeys(spans)) or None, raw=raw))
+
+
+def _period(option: str, text: str) -> tuple[int, int]:
+    """[start, end) of `START/END` (ISO 8601 times on the hour)."""
+    start, sep, end = text.partition("/")
+    if not sep:
+        raise ConfigError(f"{option}: {text!r} is not START/END "
+                          "(e.g. 2026-12-08T17:00:00Z/2026-12-08T22:00:00Z)")
+    lo, hi = parse_time(option, start), parse_time(option, end)
+    if lo >= hi:
+        raise ConfigError(f"{option}: {text!r} does not end after it starts")
+    return lo, hi
+
+
+def read_periods(path: str) -> list[tuple[int, int]]:
+    """The visitors periods of a report or truth JSON document (`truth.json`: the event
+    days' windows and the whole scenario), or of a text file of `START/END` lines."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--periods: cannot read {path!r}: {exc.__class__.__name__}") from None
+    if text.lstrip().startswith("{"):
+        try:
+            rows = json.loads(text).get("visitors", [])
+            lines = [f"{r['start']}/{r['end']}" for r in rows]
+        except (ValueError, AttributeError, KeyError, TypeError):
+            raise ConfigError(f"--periods: {path!r} is not a report document with "
+                              "visitors rows (start, end)") from None
+    else:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and ln[0] != "#"]
+    spans = [_period(f"--periods: {path}: line {i}", ln) for i, ln in enumerate(lines, 1)]
+    if not spans:
+        raise ConfigError(f"--periods: {path!r} holds no period")
+    return sorted(set(spans))
 
 
 def export_config(db: str, out: str) -> ExportConfig:

@@ -3,7 +3,10 @@
 
 Segments (contracts §1): `home:<h>` a resident of zone h, `domestic` / `unknown` a
 domestic device of unknown home, `XX` a roamer of country XX.  Weights (extrapolate.py):
-- `home:<h>`: census(h) / residents(h), residents from `Store.residents()`;
+- `home:<h>`: census(h) / residents(h), residents from `Store.residents()` of the day (the
+  first day's for hours before it); in a presence hour, census(h) / the devices of home h
+  present in any cell that hour (`Weights.calibrated`: phones off at night, homes decided
+  during the day); with age bands (contract C) the raked (zone, band) weights ride along;
 - `domestic`, `unknown` and a `home:<h>` without its own weight: the national ratio
   Σ census / Σ residents.  With no residents rows in the store, residents(h) is the HLL
   union of the `home:<h>` sketches over everything stored; with no home segment either
@@ -11,18 +14,20 @@ domestic device of unknown home, `XX` a roamer of country XX.  Weights (extrapol
   over everything stored (HLL unions: their error is added to every figure's interval);
 - `XX`: 1 / (capture_share(XX) × carry_rate(XX)) of the `[foreign]` table, or its default;
 - without a census every domestic device counts as one person (basis "no census").
+Non-resident weights are models: their relative error `Basis.visitor_rse` widens intervals.
 
 A zone-hour's devices are the mean over the hour's bins of the zone's devices per bin (its
-cells summed), per segment; a zone's visitors over [start, end) are HLL unions of its cells'
-sketches of those hours, per segment.  Each figure keeps `raw_devices` (devices before any
-expansion) for publish.suppress, which removes it.
+cells summed), per segment, less the unknown-home devices taken for residents whose home is
+not detected (`_undetected_share`); a zone's visitors over [start, end) are HLL unions of its
+cells' sketches of those hours, per segment, each device counted once (`_distinct_rest`).
+Each figure keeps `raw_devices` (devices before any expansion) for publish.suppress, which
+removes it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -34,13 +39,20 @@ from aggregator.extrapolate import (
     estimate,
     foreign_weight,
     poststratify,
+    rake_weights,
 )
 from aggregator.uniques import unique_by_group
 from wire.tally import SKETCH_SECONDS
 
 HOUR = 3600
+DAY = 86400
 REST = ""  # the `country` label of a visitors figure's non-foreign part (never rendered)
 DEFAULT_FOREIGN = ForeignFactors(capture_share=0.3, carry_rate=0.95)
+# The weights of non-residents are models, not measurements: the national ratio stands for
+# visitors from other regions (whose phone ownership and operator share differ from the
+# residents'), the [foreign] factors are configured estimates.  Their relative error (a
+# standard error, common to every device of the segment) widens the intervals honestly.
+VISITOR_RSE = 0.1
 NO_CENSUS = Weight(1.0, "no census: one device = one person")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -55,6 +67,8 @@ class Basis:
     census: Mapping[str, int] | None = None
     foreign: Mapping[str, ForeignFactors] = field(default_factory=dict)
     foreign_default: ForeignFactors = DEFAULT_FOREIGN
+    census_bands: Mapping[str, Mapping[str, int]] | None = None  # {zone: {age band: people}}
+    visitor_rse: float = VISITOR_RSE  # relative error of the weights of non-residents
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,20 @@ class Weights:
     national: Weight
     basis: Basis
     extra_rse: float = 0.0
+    by_band: Mapping[tuple[str, str], Weight] = field(default_factory=dict)  # raked (h, a)
+
+    def calibrated(self, present: Mapping[str, float]) -> Weights:
+        """The weights of one hour: `home:<h>` is census(h) / the devices of home h present
+        in any cell that hour (`present`, a mean over its bins), where at least one is; the
+        others as they are (module docstring, "activity")."""
+        census = self.basis.census
+        if census is None:
+            return self
+        home = dict(self.home)
+        for zone, n in present.items():
+            if n >= 1.0 and zone in census:
+                home[zone] = Weight(census[zone] / n, "census / present")
+        return Weights(home, self.national, self.basis, self.extra_rse, self.by_band)
 
     def of(self, segment: str) -> Weight:
         """People one device of `segment` stands for."""
@@ -82,25 +110,33 @@ def is_foreign(segment: str) -> bool:
     return bool(_COUNTRY.match(segment))
 
 
-def residents_of(store, at: int | None = None) -> dict[str, int]:
-    """{home zone: detected residents} from `Store.residents()` as of the day of `at`."""
-    return dict(store.residents(at))
+def residents_of(store, at: int | None = None, until: int | None = None) -> dict[str, int]:
+    """{home zone: detected residents} from `Store.residents()` as of the day of `at`; before
+    the first residents day, those of the first day after `at` (up to `until`): the homes
+    first decided describe the devices seen before them better than none."""
+    found = dict(store.residents(at))
+    day = at
+    while not found and day is not None and until is not None and day < until:
+        day += 86400
+        found = dict(store.residents(day))
+    return found
 
 
-def weights(store, basis: Basis, at: int | None = None) -> Weights:
+def weights(store, basis: Basis, at: int | None = None, until: int | None = None) -> Weights:
     """The weights of the report (module docstring), from the census, the residents rows as
-    of `at` and, when there are none, an HLL union of all non-foreign sketches."""
+    of `at` (or the first day after it, up to `until`) and, when there are none, an HLL
+    union of all non-foreign sketches."""
     if basis.census is None:
         return Weights({}, NO_CENSUS, basis)
     census = {z: int(p) for z, p in basis.census.items()}
-    residents = residents_of(store, at)
+    residents = residents_of(store, at, until)
     strays = sorted(z for z in residents if z not in census)
     if strays:
         log.warning("residents of zones without census ignored zones=%s", ",".join(strays))
         residents = {z: n for z, n in residents.items() if z in census}
     if sum(residents.values()) > 0:
         home = poststratify(census, residents)
-        return Weights(home, home[UNKNOWN_HOME], basis)
+        return Weights(home, home[UNKNOWN_HOME], basis, 0.0, _raked(store, basis, at, until))
     rows = [r for r in store.sketches() if not is_foreign(r[4])]
     homes = _residents_from_sketches(rows, census)
     if sum(homes.values()) >= 1.0:
@@ -112,6 +148,22 @@ def weights(store, basis: Basis, at: int | None = None) -> Weights:
         return Weights({}, Weight(None, "missing: no domestic device seen"), basis)
     national = Weight(sum(census.values()) / devices, "census / domestic devices seen")
     return Weights({}, national, basis, HLL_RSE)
+
+
+def _raked(store, basis: Basis, at: int | None, until: int | None
+           ) -> dict[tuple[str, str], Weight]:
+    """Raked (zone, age band) weights of the residents with a subscriber profile (contract C:
+    `Store.residents_by_band`), when the census has bands and some resident has one."""
+    if basis.census_bands is None or not hasattr(store, "residents_by_band"):
+        return {}
+    by_band = dict(store.residents_by_band(at))
+    day = at
+    while not by_band and day is not None and until is not None and day < until:
+        day += DAY
+        by_band = dict(store.residents_by_band(day))
+    if not any(b for bands in by_band.values() for b in bands):
+        return {}
+    return rake_weights(basis.census_bands, by_band)
 
 
 def _residents_from_sketches(rows, census: Mapping[str, int]) -> dict[str, float]:
@@ -129,36 +181,14 @@ def _residents_from_sketches(rows, census: Mapping[str, int]) -> dict[str, float
     return out
 
 
-def _figure(labels: dict, counts: Mapping[str, float], w: Weights, extra_rse: float) -> dict:
+def figure(labels: dict, counts: Mapping[str, float], w: Weights, extra_rse: float) -> dict:
     """A figure (labels, people, ci95, raw_devices) of devices by segment."""
     weights_ = {s: w.of(s) for s in counts}
-    est = estimate(counts, weights_, extra_rse=max(extra_rse, w.extra_rse), fallback=NO_CENSUS)
+    model = {s: w.basis.visitor_rse for s in counts if not s.startswith("home:")}
+    est = estimate(counts, weights_, extra_rse=max(extra_rse, w.extra_rse), fallback=NO_CENSUS,
+                   weight_rse=model if w.basis.census is not None else None)
     return {**labels, "people": est.people, "ci95": list(est.ci95),
             "raw_devices": est.raw_devices}
-
-
-def presence_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
-                     start: int | None = None, end: int | None = None,
-                     zones: set[str] | None = None) -> list[dict]:
-    """People per zone and hour (hours starting in [start, end)): the hour's devices by
-    segment are the mean over its bins (those with any row in the store) of the zone's
-    devices per bin, then weighted."""
-    sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    bins: dict[int, set[int]] = defaultdict(set)
-    for bin_start, _seconds, plmn, cell, segment, devices in store.presence_by_segment(
-            start, end):
-        hour = bin_start - bin_start % HOUR
-        bins[hour].add(bin_start)
-        zone = zone_of.get((plmn, cell))
-        if zone is not None and (zones is None or zone in zones):
-            sums[(zone, hour)][segment] += devices
-    out = []
-    for (zone, hour), by_segment in sorted(sums.items()):
-        n_bins = len(bins[hour])
-        counts = {s: d / n_bins for s, d in sorted(by_segment.items())}
-        out.append(_figure({"section": "presence", "zone": zone, "start": hour,
-                            "seconds": HOUR}, counts, w, 0.0))
-    return out
 
 
 def data_span(store) -> tuple[int, int] | None:
@@ -177,13 +207,34 @@ def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
     out = []
     for lo, hi in periods:
         labels = {"section": "visitors", "start": lo, "end": hi}
-        for zone, u in unique_by_group(store.sketches(lo, hi), group_of).items():
+        rows = store.sketches(lo, hi)
+        homed = unique_by_group([r for r in rows if r[4].startswith("home:")], group_of)
+        domestic = unique_by_group([r for r in rows if not is_foreign(r[4])], group_of)
+        for zone, u in unique_by_group(rows, group_of).items():
             parts = {c: {c: n} for c, n in u.by_segment.items() if is_foreign(c)}
-            parts[REST] = {s: n for s, n in u.by_segment.items() if not is_foreign(s)}
-            figures = {c: _figure({**labels, "zone": zone, "country": c}, counts, w, HLL_RSE)
+            parts[REST] = _distinct_rest(u.by_segment, homed.get(zone), domestic.get(zone))
+            figures = {c: figure({**labels, "zone": zone, "country": c}, counts, w, HLL_RSE)
                        for c, counts in parts.items()}
-            total = _figure({**labels, "zone": zone, "country": None}, u.by_segment, w, HLL_RSE)
+            every = {s: n for counts in parts.values() for s, n in counts.items()}
+            total = figure({**labels, "zone": zone, "country": None}, every, w, HLL_RSE)
             total["raw_devices"] = max(int(u.devices), *(f["raw_devices"]
                                                          for f in figures.values()))
             out += [total, *figures.values()]
+    return out
+
+
+def _distinct_rest(by_segment: Mapping[str, float], homed, domestic) -> dict[str, float]:
+    """The non-foreign devices of a zone over a period by segment, each counted once: a
+    device is in several segments when its home was decided during the period (`domestic`
+    first, `home:<h>` after).  The home segments are scaled to the union of them (`homed`),
+    the unknown-home ones to what the union of every non-foreign segment (`domestic`) holds
+    beyond it, so that a device whose home is known counts with its home's weight."""
+    home = {s: n for s, n in by_segment.items() if s.startswith("home:")}
+    rest = {s: n for s, n in by_segment.items() if not is_foreign(s) and s not in home}
+    out = {}
+    n_home = homed.devices if homed is not None and home else 0.0
+    for group, target in ((home, n_home),
+                          (rest, max(0.0, (domestic.devices if domestic else 0.0) - n_home))):
+        total = sum(group.values())
+        out.update({s: n * target / total if total > 0 else 0.0 for s, n in group.items()})
     return out

@@ -150,6 +150,40 @@ def rake(seed: np.ndarray, row_margins, col_margins, tol: float = 1e-6,
                     f"{gap:g} away (structural zeros that make the margins unreachable?)")
 
 
+def rake_weights(census_by_band: Mapping[str, Mapping[str, float]],
+                 residents_by_band: Mapping[str, Mapping[str, int]]
+                 ) -> dict[tuple[str, str], Weight]:
+    """{(zone, age band): Weight} of detected residents with a profile, by raking.
+
+    Seed: the detected residents n(h, a) of the bands of `census_by_band` (band "" = no
+    profile is left out of the seed).  Row margins: the people of zone h the profiled devices
+    stand for, census(h) × profiled(h) / detected(h) (the unprofiled ones keep the rest and
+    the zone weight); column margins: the census of band a over every zone, scaled to the same
+    total (a band no profiled device has, children without phones say, is absorbed by the
+    others).  `rake` fits the seed, and w(h, a) = fitted(h, a) / n(h, a).  A cell with no
+    device has no weight.  Zones without census or without any profiled device are left out.
+    Each zone's people are census(h) whatever the bands: raking moves weight between the
+    bands of a zone, never between zones."""
+    zones = sorted(z for z, by in residents_by_band.items()
+                   if z in census_by_band and any(b and n > 0 for b, n in by.items()))
+    bands = sorted({b for z in zones for b, n in residents_by_band[z].items() if b and n > 0}
+                   & {b for z in zones for b in census_by_band[z]})
+    if not zones or not bands:
+        return {}
+    seed = np.array([[_count(f"residents[{z!r}][{b!r}]", residents_by_band[z].get(b, 0))
+                      for b in bands] for z in zones], dtype=float)
+    detected = np.array([sum(residents_by_band[z].values()) for z in zones], dtype=float)
+    census = np.array([[_number(f"census[{z!r}][{b!r}]", census_by_band[z].get(b, 0), 0.0)
+                        for b in bands] for z in zones])
+    people = np.array([sum(_number(f"census[{z!r}][{b!r}]", n, 0.0)
+                           for b, n in census_by_band[z].items()) for z in zones])
+    rows = people * seed.sum(1) / detected
+    cols = census.sum(0) * rows.sum() / max(census.sum(), 1e-12)
+    fitted = rake(seed, rows, cols)
+    return {(z, b): Weight(float(fitted[i, j] / seed[i, j]), "raked zone × age")
+            for i, z in enumerate(zones) for j, b in enumerate(bands) if seed[i, j] > 0}
+
+
 def _ratio(target: np.ndarray, current: np.ndarray) -> np.ndarray:
     """target / current, 0 where current is 0 (those rows are zero and stay zero)."""
     out = np.zeros_like(target)
@@ -211,12 +245,17 @@ def nb_quantile(q: float, r: float, p: float) -> int:
 
 
 def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight],
-             extra_rse: float = 0.0, fallback: Weight | None = None) -> Estimate:
+             extra_rse: float = 0.0, fallback: Weight | None = None,
+             weight_rse: Mapping[str, float] | None = None) -> Estimate:
     """People = Σ w·n over strata with a 95 % interval (module docstring: binomial detection,
-    negative binomial below `LARGE_N` raw devices, `extra_rse` for a sketch union).  A
-    stratum with devices and no usable weight takes `fallback`, or is an error naming it;
-    one listed with 0 devices widens the upper bound (its people may all be undetected)."""
+    negative binomial below `LARGE_N` raw devices, `extra_rse` for a sketch union,
+    `weight_rse` the relative error of a stratum's weight itself, e.g. a configured capture
+    factor: it adds (rse × w × n)² per stratum, the error being common to the stratum's
+    devices).  A stratum with devices and no usable weight takes `fallback`, or is an error
+    naming it; one listed with 0 devices widens the upper bound (its people may all be
+    undetected)."""
     extra = _number("extra_rse", extra_rse, 0.0)
+    model_var = 0.0
     n_total, people, floor, var = 0, 0.0, 0.0, 0.0
     mu_nb, var_nb = 0.0, 0.0  # moments of the undetected part, shape n + 1/2 per stratum
     for stratum, raw in counts_by_stratum.items():
@@ -231,12 +270,14 @@ def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight]
             raise ValueError(f"counts[{stratum!r}]: {raw} devices but no weight ({why})")
         w = _number(f"weights[{stratum!r}]", weight.value, 0.0)
         n_total, people = n_total + n, people + w * n
+        rse = (weight_rse or {}).get(stratum, 0.0)
+        model_var += (_number(f"weight_rse[{stratum!r}]", rse, 0.0) * w * n) ** 2
         if w > 1.0:
             floor, var = floor + n, var + n * w * (w - 1)
             mu_nb, var_nb = mu_nb + (n + 0.5) * (w - 1), var_nb + (n + 0.5) * w * (w - 1)
         else:
             floor += w * n
-    sketch_var = (extra * people) ** 2
+    sketch_var = (extra * people) ** 2 + model_var
     if n_total >= LARGE_N or mu_nb == 0.0:
         half = _Z95 * math.sqrt(var + sketch_var)
         lo = max(people - half, floor if extra == 0.0 else 0.0)

@@ -16,7 +16,10 @@ A *figure* is a dict with `people` (extrapolated), optionally `ci95` ([lo, hi]),
    (fewest raw devices) is suppressed too (the total if no part is left): no single equation
    gives it back.  Then a linear audit: a suppressed figure that a combination of equations
    still determines (two tables joined by one suppressed figure) hides the smallest published
-   member of one of its aggregates.  Both are repeated until nothing changes.  A figure
+   member of one of its aggregates.  *Nested* distinct counts (`nested`: a zone's visitors
+   of an event day within those of the whole period) do not add up, but outer − inner counts
+   the devices seen only outside the inner period: when that is 1 to k − 1, the inner figure
+   is suppressed.  All are repeated until nothing changes.  A figure
    of 0 raw devices is suppressed but not protected (a zero singles nobody out).
 3. Optional differential privacy (`LaplaceNoise`): every published figure gets Laplace noise
    of scale `contributions / epsilon` raw devices (× its weight `people / raw_devices`),
@@ -100,8 +103,11 @@ def labelled_aggregates(figures: Sequence[dict]) -> list[Aggregate]:
 
 def suppress(figures: Sequence[dict], k: int = 20,
              aggregates: Iterable[Aggregate] | None = None,
-             noise: LaplaceNoise | None = None) -> list[dict]:
-    """The figures as they may be published, in the same order (module docstring)."""
+             noise: LaplaceNoise | None = None,
+             nested: Iterable[tuple[int, int]] = ()) -> list[dict]:
+    """The figures as they may be published, in the same order (module docstring);
+    `nested`: (outer, inner) index pairs of distinct counts where inner's set is part of
+    outer's (a zone's visitors of an event day within those of the whole period)."""
     if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1):
         raise ValueError(f"k: {k!r} is not an integer >= 1")
     for i, f in enumerate(figures):
@@ -113,9 +119,14 @@ def suppress(figures: Sequence[dict], k: int = 20,
                 raise ValueError(f"aggregates: figure index {j} out of range")
     raw = [f["raw_devices"] for f in figures]
     hidden = [n < k for n in raw]
+    pairs = list(nested)
+    for pair in pairs:
+        for j in pair:
+            if not 0 <= j < len(figures):
+                raise ValueError(f"nested: figure index {j} out of range")
     changed = True
     while changed:
-        changed = False
+        changed = _hide_nested(pairs, raw, hidden, k)
         for total, members in groups:
             if sum(1 for j in (total, *members) if hidden[j] and raw[j] > 0) == 1:
                 changed |= _hide_smallest(total, members, figures, hidden)
@@ -123,6 +134,17 @@ def suppress(figures: Sequence[dict], k: int = 20,
             changed = _cover_exposed(figures, hidden, groups)
     rng = np.random.default_rng(noise.seed) if noise is not None else None
     return [_published(f, h, noise, rng) for f, h in zip(figures, hidden, strict=True)]
+
+
+def _hide_nested(pairs: list[tuple[int, int]], raw: list[int], hidden: list[bool],
+                 k: int) -> bool:
+    """Suppress the inner figure of a published nested pair whose difference (the devices
+    of outer not in inner) is 1 to k - 1 devices; True when one was."""
+    changed = False
+    for outer, inner in pairs:
+        if not hidden[outer] and not hidden[inner] and 0 < raw[outer] - raw[inner] < k:
+            hidden[inner] = changed = True
+    return changed
 
 
 def _cover_exposed(figures: Sequence[dict], hidden: list[bool],

@@ -77,8 +77,9 @@ def render_table(doc: dict) -> str:
         footer = None
         if section == "cell_presence":
             n = len(rows)
+            hidden = " + suppressed" if any(r.get("suppressed") for r in rows) else ""
             footer = [f"total ({n} row{'' if n == 1 else 's'})", "", "", "",
-                      str(sum(r["devices"] for r in rows))]
+                      f"{sum(r['devices'] or 0 for r in rows)}{hidden}"]
         if out:
             out.append("")
         out += [f"{section}: {title}",

@@ -1,16 +1,18 @@
 """Build the aggregator's report from the store (DESIGN.md "Report and truth").
 
 Sections:
-- `cell_presence`: the operator's devices per cell and bin, summed over collectors (raw,
-  before extrapolation; the end-to-end test compares it with the simulator's truth);
-- with the reference cells (zones): `zone_devices`, distinct devices per zone (HLL unions,
-  raw), and the published figures in persons: `presence` (per zone and hour) and `visitors`
-  (per zone over a period, with `by_country`), extrapolated by aggregator.estimate, then put
-  through the publication rules of aggregator.publish (k raw devices, suppression by
-  difference, optional Laplace noise).  Each carries `ci95` and `suppressed`; a suppressed
-  figure has `people` and `ci95` null, a suppressed country is left out of `by_country`.
+- with the reference cells (zones), the published figures in persons: `presence` (per zone
+  and hour) and `visitors` (per zone and period, with `by_country`), extrapolated by
+  aggregator.estimate, then put through the publication rules of aggregator.publish (k raw
+  devices, suppression by difference and by nested periods, optional Laplace noise).  Each
+  carries `ci95` and `suppressed`; a suppressed figure has `people` and `ci95` null, a
+  suppressed country is left out of `by_country`;
+- only with `raw`: `cell_presence`, the operator's devices per cell and bin summed over
+  collectors, and `zone_devices`, distinct devices per zone (HLL unions), both k-suppressed
+  (a cell-bin under k reads null; a zone's segments that a total would give back go).
 
-Filters (`ReportOptions`): zones, and [start, end) on bins, hours and the visitors' period.
+Filters (`ReportOptions`): zones, and [start, end) on bins, hours and the visitors' period;
+`periods` the visitors' periods (default [start, end)).
 Rendering (json, table, csv) is in aggregator.render.
 """
 
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aggregator.estimate import REST, Basis, data_span, presence_figures, visitors_figures, weights
+from aggregator.estimate import REST, Basis, data_span, visitors_figures, weights
+from aggregator.presence import presence_figures
 from aggregator.publish import LaplaceNoise, suppress
 from aggregator.render import RENDERERS  # noqa: F401 - re-exported for app and tests
 from aggregator.store import Store
@@ -45,6 +48,7 @@ class ReportOptions:
     epsilon: float | None = None
     noise_seed: int | None = None
     periods: tuple[tuple[int, int], ...] | None = None
+    raw: bool = False
 
 
 def build_report(store: Store, options: ReportOptions | None = None) -> dict:
@@ -52,33 +56,105 @@ def build_report(store: Store, options: ReportOptions | None = None) -> dict:
     o = options or ReportOptions()
     zone_of = ({(c.plmn, c.cell): c.zone for c in o.cells if c.zone}
                if o.cells is not None else None)
-    rows = [cell_presence_row(p.plmn, p.tac, p.cell, p.start, p.seconds, p.devices)
-            for p in store.cell_presence(o.start, o.end)
-            if zone_of is None or o.zones is None or zone_of.get((p.plmn, p.cell)) in o.zones]
+    rows = None
+    if o.raw:
+        rows = [cell_presence_row(p.plmn, p.tac, p.cell, p.start, p.seconds, p.devices)
+                for p in store.cell_presence(o.start, o.end)
+                if zone_of is None or o.zones is None
+                or zone_of.get((p.plmn, p.cell)) in o.zones]
+        rows = _suppress_cells(rows, o.k)
     if zone_of is None:
         return new_report(rows)
     span = data_span(store)
     if span is None:
-        return new_report(rows, [], presence=[], visitors=[])
+        return new_report(rows, [] if o.raw else None, presence=[], visitors=[])
     lo = o.start if o.start is not None else span[0]
     hi = o.end if o.end is not None else span[1]
     group_of = {k: z for k, z in zone_of.items() if o.zones is None or z in o.zones}
-    zones = [zone_devices_row(zone, lo, hi, u.devices, u.by_segment, u.ci95)
-             for zone, u in unique_by_group(store.sketches(lo, hi), group_of).items()]
+    zones = None
+    if o.raw:
+        zones = _suppress_zones([
+            zone_devices_row(zone, lo, hi, u.devices, u.by_segment, u.ci95)
+            for zone, u in unique_by_group(store.sketches(lo, hi), group_of).items()], o.k)
     w = weights(store, o.basis, o.end)
+    by_day: dict[object, object] = {}
+
+    def weights_at(hour: int):
+        """The weights of the residents day of `hour` (one computation per day)."""
+        key = hour - hour % 86400
+        if key not in by_day:
+            by_day[key] = weights(store, o.basis, hour, span[1])
+        return by_day[key]
+
     periods = list(o.periods) if o.periods is not None else [(lo, hi)]
-    figures = (presence_figures(store, zone_of, w, o.start, o.end, o.zones)
+    figures = (presence_figures(store, zone_of, weights_at, o.start, o.end, o.zones)
                + visitors_figures(store, zone_of, w, periods, o.zones))
     noise = None
     if o.epsilon is not None:
         hours = len({f["start"] for f in figures if f["section"] == "presence"})
         noise = LaplaceNoise(o.epsilon, max(1, hours + 2 * len(group_of) * len(periods)),
                              o.noise_seed)
-    published = (suppress(figures, o.k, noise=noise) if o.k > 0 else  # k = 0: measurement
+    published = (suppress(figures, o.k, noise=noise, nested=nested_periods(figures))
+                 if o.k > 0 else  # k = 0: measurement
                  [{**{k: v for k, v in f.items() if k != "raw_devices"}, "suppressed": False}
                   for f in figures])
     presence, visitors = _rows(published)
     return new_report(rows, zones, presence=presence, visitors=visitors)
+
+
+def nested_periods(figures: list[dict]) -> list[tuple[int, int]]:
+    """(outer, inner) indices of visitors figures of one zone and country label whose
+    periods nest (inner within outer, not equal): publish.suppress's `nested` rule."""
+    by_key: dict[tuple, list[int]] = {}
+    for i, f in enumerate(figures):
+        if f["section"] == "visitors":
+            by_key.setdefault((f["zone"], f["country"]), []).append(i)
+    pairs = []
+    for members in by_key.values():
+        for i in members:
+            for j in members:
+                a, b = figures[i], figures[j]
+                if (i != j and a["start"] <= b["start"] and b["end"] <= a["end"]
+                        and (a["start"], a["end"]) != (b["start"], b["end"])):
+                    pairs.append((i, j))
+    return pairs
+
+
+def _suppress_cells(rows: list[dict], k: int) -> list[dict]:
+    """cell_presence rows of fewer than k devices: `devices` null, `suppressed` true (no
+    totals are printed beside them, so nothing gives them back by difference)."""
+    if k <= 0:
+        return rows
+    out = []
+    for r in rows:
+        hidden = r["devices"] < k
+        out.append({**r, "devices": None if hidden else r["devices"], "suppressed": hidden})
+    return out
+
+
+def _suppress_zones(rows: list[dict], k: int) -> list[dict]:
+    """zone_devices rows through the publication rules: the total and its segments form an
+    aggregate (publish.suppress), a suppressed segment is left out of `by_segment`, a
+    suppressed total has `devices` and `ci95` null."""
+    if k <= 0:
+        return rows
+    figures = []
+    for i, r in enumerate(rows):
+        figures.append({"row": i, "segment": None, "people": r["devices"],
+                        "raw_devices": int(r["devices"])})
+        figures += [{"row": i, "segment": s, "people": n, "raw_devices": int(n)}
+                    for s, n in r["by_segment"].items()]
+    out = [{**r, "by_segment": {}} for r in rows]
+    for f in suppress(figures, k):
+        row = out[f["row"]]
+        if f["segment"] is not None:
+            if not f["suppressed"]:
+                row["by_segment"][f["segment"]] = f["people"]
+        elif f["suppressed"]:
+            row.update(devices=None, ci95=None, suppressed=True)
+        else:
+            row["suppressed"] = False
+    return out
 
 
 def _round(x: float | None) -> float | None:

@@ -11,7 +11,10 @@ One file holds every tally batch received. Two tables:
 - `stays`, `overnight`, `recurrence`, `flows`, `residents` (schema 3): the zone tallies of
   wire.tally version 3, one table each with the batch key; read summed over collectors
   (`stays()`, `overnight()`, `recurrence()`, `flows()`), except residents, a state as of
-  a day: `residents()` takes each collector's latest row set of the day.
+  a day: `residents()` takes each collector's latest row set of the day;
+- schema 4: `residents` has an `age_band` column (wire.tally version 4; "" for rows without
+  a profile and for version 3 rows), read by `residents_by_band()`.  A schema 2 or 3 file
+  opened for writing is upgraded in place (the column added, "" in the old rows).
 
 `Store.put` writes both in one transaction, so a batch is either wholly
 stored (and may be acknowledged) or not at all. Only one process can open
@@ -30,7 +33,8 @@ import duckdb
 
 from wire.tally import TallyBatch
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+_UPGRADABLE = ("2", "3")  # schema versions upgraded in place when opened for writing
 _KEY = "collector VARCHAR NOT NULL, epoch BIGINT NOT NULL, seq BIGINT NOT NULL, "
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -57,7 +61,8 @@ _DDL = (
     " plmn VARCHAR NOT NULL, origin VARCHAR NOT NULL, destination VARCHAR NOT NULL,"
     " segment VARCHAR NOT NULL, devices BIGINT NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS residents ({_KEY} day_start BIGINT NOT NULL,"
-    " plmn VARCHAR NOT NULL, zone VARCHAR NOT NULL, devices BIGINT NOT NULL)",
+    " plmn VARCHAR NOT NULL, zone VARCHAR NOT NULL, devices BIGINT NOT NULL,"
+    " age_band VARCHAR DEFAULT '')",
 )
 # zone tally kind -> (table, row fields in column order)
 _ZONE_TABLES = {
@@ -65,7 +70,7 @@ _ZONE_TABLES = {
     "overnight": ("day", "plmn", "zone", "segment", "devices"),
     "recurrence": ("day", "plmn", "zone", "segment", "recurrence", "devices"),
     "flows": ("bin_start", "plmn", "origin", "destination", "segment", "devices"),
-    "residents": ("day_start", "plmn", "zone", "devices"),
+    "residents": ("day_start", "plmn", "zone", "devices", "age_band"),
 }
 _INSERT_ROWS = (
     "INSERT INTO presence SELECT ?, ?, ?, unnest(?), ?, unnest(?), unnest(?), unnest(?),"
@@ -131,7 +136,30 @@ class Store:
             self._con.execute(ddl)
         self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                           [str(SCHEMA_VERSION)])
+        self._upgrade()
         self._check_schema()
+
+    def _upgrade(self) -> None:
+        """Bring a schema 2 or 3 file to the current schema (the DDL above has created the
+        tables it lacked): residents gain their age_band column."""
+        row = self._con.execute(
+            "SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+        if row is None or row[0] not in _UPGRADABLE:
+            return
+        cols = {r[0] for r in self._con.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'residents'").fetchall()}
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            if "age_band" not in cols:
+                self._con.execute("ALTER TABLE residents ADD COLUMN age_band VARCHAR"
+                                  " DEFAULT ''")
+            self._con.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                              [str(SCHEMA_VERSION)])
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
 
     def _check_schema(self) -> None:
         try:
@@ -144,8 +172,10 @@ class Store:
             raise StoreError(f"{self.path} is not a cellcensus aggregator database")
         if row[0] != str(SCHEMA_VERSION):
             self.close()
+            hint = ("; open it once for writing (aggregator serve) to upgrade it"
+                    if row[0] in _UPGRADABLE else "")
             raise StoreError(f"{self.path} has schema version {row[0]}, this aggregator"
-                             f" reads version {SCHEMA_VERSION}")
+                             f" reads version {SCHEMA_VERSION}{hint}")
 
     def put(self, batch: TallyBatch) -> str:
         """Store a batch in one transaction: 'stored', or 'duplicate' if its key is known.
@@ -280,20 +310,32 @@ class Store:
         """{home zone: devices} as of the latest day at or before `day_start` (None: the
         latest day stored): per collector, the rows of its last batch (epoch, seq) that
         carries residents of that day (a later row set of a day replaces an earlier one),
-        summed over collectors and PLMNs."""
+        summed over collectors, PLMNs and age bands."""
+        return dict(self._residents(day_start, ("zone",)))
+
+    def residents_by_band(self, day_start: int | None = None) -> dict[str, dict[str, int]]:
+        """{home zone: {age band: devices}} as `residents()` (the same rows), by the age
+        band of the subscriber profiles ("": no profile or unknown band)."""
+        out: dict[str, dict[str, int]] = {}
+        for zone, band, n in self._residents(day_start, ("zone", "age_band")):
+            out.setdefault(zone, {})[band] = n
+        return out
+
+    def _residents(self, day_start: int | None, group: tuple[str, ...]) -> list[tuple]:
         hi = day_start if day_start is not None else 2**62
         day = self._con.execute("SELECT max(day_start) FROM residents WHERE day_start <= ?",
                                 [hi]).fetchone()[0]
         if day is None:
-            return {}
-        rows = self._con.execute(
+            return []
+        cols = ", ".join(f"coalesce(r.{c}, '')" if c == "age_band" else f"r.{c}"
+                         for c in group)
+        return self._con.execute(
             "WITH last AS (SELECT collector, arg_max(seq, (epoch, seq)) AS seq,"
             " arg_max(epoch, (epoch, seq)) AS epoch FROM residents WHERE day_start = ?"
             " GROUP BY collector)"
-            " SELECT r.zone, sum(r.devices)::BIGINT FROM residents r JOIN last l"
+            f" SELECT {cols}, sum(r.devices)::BIGINT FROM residents r JOIN last l"
             " ON r.collector = l.collector AND r.epoch = l.epoch AND r.seq = l.seq"
-            " WHERE r.day_start = ? GROUP BY r.zone ORDER BY r.zone", [day, day]).fetchall()
-        return dict(rows)
+            f" WHERE r.day_start = ? GROUP BY ALL ORDER BY ALL", [day, day]).fetchall()
 
     def counts(self) -> tuple[int, int]:
         """(batches, presence rows) stored so far."""

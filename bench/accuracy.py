@@ -3,9 +3,13 @@ compare (issue 7, "Must show").
 
     .venv/bin/python bench/accuracy.py                         # tiny, seed 1
     .venv/bin/python bench/accuracy.py --scenario demo --market-share 1.3 --off 0.7
+    .venv/bin/python bench/accuracy.py --scenario lyon-fete-des-lumieres --scale 0.02 --days 1
 
-Prints the MAPE of zone-hour presence (zone-hours of >= --min-people true people, and of
-all zone-hours), the error of unique visitors per zone and period, the top foreign countries
+The replay reads the simulator's `subscribers.csv` as `--profiles` (age bands: raking);
+the report has the `--raw` sections and the truth's visitors periods.  Prints the
+operator's device-bins seen against the truth's (what the collector lost), the MAPE of
+zone-hour presence (zone-hours of >= --min-people true people, and of all zone-hours),
+the error of unique visitors per zone and period, the top foreign countries
 of the whole run side by side, and the share of 95 % intervals that hold the truth.
 `--market-share F`, `--off F`, `--ownership F` multiply the scenario's operator market
 shares, phones-off shares and phone ownership by F (0.7 / 1.3 for ±30 %), in a copy of the
@@ -143,12 +147,15 @@ def timezone_of(doc: dict) -> str:
     return "UTC" if h == 0 else f"Etc/GMT{'-' if h > 0 else '+'}{abs(h)}"
 
 
-def pipeline(work: Path, scenario: Path, seed: int, tz: str) -> dict[str, float]:
-    """simulate, then serve + replay; seconds per stage."""
+def pipeline(work: Path, scenario: Path, seed: int, tz: str, scale: float = 1.0,
+             days: int | None = None) -> dict[str, float]:
+    """simulate (at `scale`, over `days` local days), then serve + replay; seconds per
+    stage."""
     seconds = {}
     t = time.monotonic()
     sh("simulator", "generate", "--scenario", str(scenario), "--out", str(work / "sim"),
-       "--seed", str(seed))
+       "--seed", str(seed), "--scale", repr(scale), "--quiet",
+       *(("--days", str(days)) if days else ()))
     seconds["simulate"] = time.monotonic() - t
     sh("collector", "keygen", "--out", str(work / "key"))
     port = free_port()
@@ -158,10 +165,12 @@ def pipeline(work: Path, scenario: Path, seed: int, tz: str) -> dict[str, float]
                            stderr=subprocess.DEVNULL)
     try:
         wait_listening(port, agg)
+        profiles = work / "sim" / "subscribers.csv"  # the operator's profiles (contract B)
         t = time.monotonic()
         sh("collector", "replay", str(work / "sim" / "s1.pcap"), "--key-file",
            str(work / "key"), "--aggregator", endpoint, "--reference", str(work / "sim"),
-           "--timezone", tz, "--home-min-nights", "1", "--drain-timeout", "60")
+           "--timezone", tz, "--home-min-nights", "1", "--drain-timeout", "60",
+           *(("--profiles", str(profiles)) if profiles.is_file() else ()))
         seconds["replay"] = time.monotonic() - t
     finally:
         agg.terminate()
@@ -173,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", default="tiny", help="built-in name or TOML path")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--scale", type=float, default=1.0, metavar="F",
+                    help="simulator --scale: every count of a city scenario × F (default 1)")
+    ap.add_argument("--days", type=int, metavar="D",
+                    help="simulator --days: D local days from the scenario's first")
     ap.add_argument("--market-share", type=float, default=1.0, metavar="F")
     ap.add_argument("--off", type=float, default=1.0, metavar="F", help="phones-off shares × F")
     ap.add_argument("--ownership", type=float, default=1.0, metavar="F")
@@ -192,18 +205,25 @@ def main(argv: list[str] | None = None) -> int:
             scenario = work / f"{source.stem}-perturbed.toml"
             scenario.write_text(dump_toml(doc) + "\n")
         seconds = ({} if args.reuse and args.work else
-                   pipeline(work, scenario, args.seed, timezone_of(doc)))
+                   pipeline(work, scenario, args.seed, timezone_of(doc), args.scale,
+                            args.days))
         truth = json.loads((work / "sim" / "truth.json").read_text())
         ref = work / "sim"
-        census = ({z: sum(b.values()) for z, b in read_census(str(ref / "census.csv")).items()}
-                  if (ref / "census.csv").is_file() else None)
+        bands = (read_census(str(ref / "census.csv")) if (ref / "census.csv").is_file()
+                 else None)
+        census = {z: sum(b.values()) for z, b in bands.items()} if bands else None
         periods = tuple(sorted({(parse_iso(r["start"]), parse_iso(r["end"]))
                                 for r in truth.get("visitors", [])}))
         options = ReportOptions(read_cells(str(ref / "cells.csv")),
-                                Basis(census, foreign_table(doc)), k=0, periods=periods or None)
+                                Basis(census, foreign_table(doc), census_bands=bands), k=0,
+                                periods=periods or None, raw=True)
+        with Store(work / "agg.duckdb"):
+            pass  # a store of an older schema (--reuse) is upgraded by a writer first
         with Store(work / "agg.duckdb", read_only=True) as store:
             report = build_report(store, options)
-        print(f"scenario   {args.scenario} seed {args.seed}; "
+        size = (f" scale {args.scale:g}" if args.scale != 1.0 else "") + (
+            f" {args.days} day(s)" if args.days else "")
+        print(f"scenario   {args.scenario}{size} seed {args.seed}; "
               f"{', '.join(changes) or 'default parameters'}; "
               + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
         if census is None:

@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 
+from collector.snapshot import SnapshotError
 from collector.sources.live import LiveError
 from collector.sources.pcap import CaptureError, check_capture
 from collector.spool import SpoolError
@@ -70,10 +71,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         check_capture(p)
     if args.workers > 1:
         from collector.workers import replay_parallel
-        return _edge(args, args.captures, lambda cfg, pseudo, sender: replay_parallel(
-            args.captures, cfg, pseudo, args.workers, sender))
-    return _edge(args, args.captures,
-                 lambda cfg, pseudo, sender: replay(args.captures, cfg, pseudo, sender))
+        return _edge(args, args.captures, lambda cfg, pseudo, sender, state: replay_parallel(
+            args.captures, cfg, pseudo, args.workers, sender, state=state))
+    return _edge(args, args.captures, lambda cfg, pseudo, sender, state: replay(
+        args.captures, cfg, pseudo, sender, state=state))
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
@@ -81,24 +82,38 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
     if args.workers > 1:
         from collector.live_workers import run_live_parallel
-        return _edge(args, [], lambda cfg, pseudo, sender: run_live_parallel(
+        return _edge(args, [], lambda cfg, pseudo, sender, _state: run_live_parallel(
             args.interface, cfg, pseudo, args.workers, sender, duration=args.duration))
-    return _edge(args, [], lambda cfg, pseudo, sender: run_live(
-        args.interface, cfg, pseudo, sender, duration=args.duration))
+    return _edge(args, [], lambda cfg, pseudo, sender, state: run_live(
+        args.interface, cfg, pseudo, sender, duration=args.duration, state=state))
 
 
 def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
-    """Run the edge pipeline (`run(cfg, pseudonymizer, sender) -> summary`), drain the
-    sender, print the summary; the exit code."""
+    """Run the edge pipeline (`run(cfg, pseudonymizer, sender, state) -> summary`), drain
+    the sender, print the summary; the exit code."""
     from collector.app import EdgeConfig
     from collector.summary import print_summary
     from collector.workers import WorkerFailed
 
     if not args.dry_run and not args.aggregator:
         raise UsageError(f"{args.cmd} needs --aggregator ENDPOINT or --dry-run")
+    if args.state_dir and args.workers > 1 and args.cmd == "live":
+        raise UsageError("live --state-dir works with one process only (--workers 1)")
+    if args.state_reset and not args.state_dir:
+        raise UsageError("--state-reset needs --state-dir")
+    if not args.snapshot_interval > 0:
+        raise UsageError(f"--snapshot-interval: must be > 0 seconds, got {args.snapshot_interval}")
     pseudo = _pseudonymizer(args.key_file)
     cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60,
-                     **_analytics(args))
+                     timeout=args.timeout_day, timeout_night=args.timeout_night,
+                     **_analytics(args, pseudo))
+    state = None
+    if args.state_dir:
+        from collector.snapshot import StateDir, config_of
+        state = StateDir(args.state_dir, args.snapshot_interval, config_of(cfg, pseudo),
+                         reset=args.state_reset)
+        if args.spool is None:  # batches sent before a snapshot and not acked survive a kill
+            args.spool = os.path.join(args.state_dir, "spool")
     sender = None
     if not args.dry_run:
         sender = _sender(args)
@@ -106,7 +121,7 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
              cfg.collector_id, cfg.epoch)
     try:
         try:
-            summary = run(cfg, pseudo, sender)
+            summary = run(cfg, pseudo, sender, state)
         except WorkerFailed as e:
             print(f"collector: error: {e}", file=sys.stderr)
             return 1
@@ -121,11 +136,12 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
     return 1 if summary.unacked else 0
 
 
-def _analytics(args: argparse.Namespace) -> dict:
+def _analytics(args: argparse.Namespace, pseudo=None) -> dict:
     """The EdgeConfig fields of the analytics options, the reference files read once here
     so that a bad one stops the run before it starts (ReferenceError: file, line, value)."""
     from collector.edge import AnalyticsConfig
     from collector.m2m import BUILTIN_TACS, read_tacs
+    from collector.profiles import load_profiles
     from collector.zones import ZoneMap
 
     ZoneMap.from_reference(args.reference)
@@ -139,7 +155,8 @@ def _analytics(args: argparse.Namespace) -> dict:
     analytics = AnalyticsConfig(
         timezone=args.timezone, night_start=night[0], night_end=night[1],
         home_window=args.home_nights, home_min_nights=args.home_min_nights,
-        recurrence_days=args.recurrence_days)
+        recurrence_days=args.recurrence_days,
+        profiles=load_profiles(args.profiles, pseudo) if args.profiles else None)
     try:
         analytics.tz()
     except ValueError as e:
@@ -179,6 +196,17 @@ def _sender(args: argparse.Namespace):
     if (n := sender.resend_spooled()):
         log.info("re-sending batches left in the spool batches=%d spool=%s", n, args.spool)
     return sender
+
+
+def _seconds(text: str) -> float:
+    """A hold time: whole seconds from 60 to 7 days (kept as float32 per device)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 60 <= value <= 7 * 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} is not whole seconds from 60 to 604800")
+    return float(value)
 
 
 def _positive(text: str) -> int:
@@ -246,9 +274,11 @@ def _edge_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--recurrence-days", type=_bounded(1, 31), default=28, metavar="N",
                    help="days of history of recurrence classes (default 28, at most 31)")
     r.add_argument("--m2m-tacs", metavar="FILE", help="IMEI TACs of M2M modules (one "
-                   "8-digit TAC a line), added to the built-in list; such devices are not "
-                   "counted (takes effect once the decoders hand the IMEI TAC on: none do "
-                   "yet, so M2M is recognised by behaviour only)")
+                   "8-digit TAC a line), added to the built-in list; a device whose IMEI "
+                   "or IMEISV (NAS identity, GTPv2 MEI, S6a IMEI) has one is not counted")
+    r.add_argument("--profiles", metavar="FILE", help="subscriber profiles (CSV imsi,age_band,"
+                   "gender): residents are tallied by age band; the IMSIs are hashed with "
+                   "the key as the file is read and never kept")
     r.add_argument("--spool", metavar="DIR", help="keep unacknowledged batches here (on disk) "
                    "and re-send them after an outage or a restart")
     r.add_argument("--spool-max-mb", type=int, default=256, metavar="MB",
@@ -257,6 +287,17 @@ def _edge_options(r: argparse.ArgumentParser) -> None:
                    help="CurveZMQ: this collector's secret key file (collector keygen --curve)")
     r.add_argument("--server-key", metavar="FILE",
                    help="CurveZMQ: the aggregator's public key file")
+    r.add_argument("--timeout-day", "--timeout", type=_seconds, default=7200, metavar="SECONDS",
+                   help="presence held after the last event by day (default 7200)")
+    r.add_argument("--timeout-night", type=_seconds, default=28800, metavar="SECONDS",
+                   help="... after an event in the night window (--night; default 28800)")
+    r.add_argument("--state-dir", metavar="DIR", help="keep the collector state here (mode "
+                   "0600 snapshot): restored at start, written every --snapshot-interval and "
+                   "on SIGTERM/SIGINT; the spool defaults to DIR/spool")
+    r.add_argument("--snapshot-interval", type=float, default=300.0, metavar="SECONDS",
+                   help="seconds between snapshots (capture time for replay, wall time live)")
+    r.add_argument("--state-reset", action="store_true",
+                   help="start fresh: remove the snapshot of --state-dir first")
     r.add_argument("--ack-timeout", type=float, default=5.0, help="seconds before a re-send")
     r.add_argument("--drain-timeout", type=float, default=30.0,
                    help="seconds to wait for the last acknowledgements")
@@ -269,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CaptureError, CurveKeyError, KeyFileError, LiveError, ReferenceError, SpoolError,
-            UsageError) as e:
+    except (CaptureError, CurveKeyError, KeyFileError, LiveError, ReferenceError, SnapshotError,
+            SpoolError, UsageError) as e:
         print(f"collector: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,13 +11,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import datasketches
+
 from collector.decode.stage import DecodeStage
 from collector.edge import AnalyticsConfig, EdgeAnalytics
 from collector.events import SignallingEvent
 from collector.framing.messages import TransportMessage
 from collector.m2m import ACTIVE, ACTIVE_NAS, BUILTIN_TACS, BY_TAC
 from collector.order import keyed_messages
-from collector.presence import PresenceState
+from collector.presence import NightHold, PresenceState
 from collector.tally import ZONE_KINDS, PresenceTally
 from collector.telemetry import Counters
 from collector.zones import ZoneMap
@@ -26,6 +28,9 @@ from wire.tally import TallyBatch
 
 # the decoders hand an IMEI's TAC (8 digits, as text) on where SignallingEvent has the field
 _HAS_TAC = "imei_tac" in SignallingEvent.__slots__
+# the summary's distinct devices: an HLL of lgK 14 (16 KiB, about 0.8 % relative error)
+_DEVICES_LG_K = 14
+_2_63, _2_64 = 1 << 63, 1 << 64  # a pseudonym is the sketch item as a signed 64-bit integer
 
 log = logging.getLogger("collector")
 
@@ -37,7 +42,8 @@ class EdgeConfig:
     collector_id: str
     epoch: int
     bin_seconds: int = 900
-    timeout: float = 7200.0
+    timeout: float = 7200.0          # presence held after the last event by day ...
+    timeout_night: float = 28800.0   # ... and at night (the night window of home detection)
     lateness: float = 60.0
     reference: str | None = None   # folder with cells.csv (zones); None: a zone per cell
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
@@ -57,9 +63,14 @@ class EdgePipeline:
         self.presence = PresenceState(cfg.bin_seconds, cfg.timeout, cfg.lateness)
         self.edge = EdgeAnalytics(self.presence, self.tally, ZoneMap.from_reference(
             cfg.reference), cfg.analytics)
+        a = cfg.analytics
+        if cfg.timeout_night != cfg.timeout:
+            self.presence.hold = NightHold(cfg.timeout, cfg.timeout_night, a.night_start,
+                                           a.night_end, self.edge.offset)
         self._tacs = cfg.m2m_tacs
         self.events: Counter[str] = Counter()
-        self.devices: set[int] = set()  # distinct pseudonyms seen (spine; a sketch later)
+        # distinct devices seen, for the summary: a sketch (bounded; no pseudonym kept)
+        self.devices = datasketches.hll_sketch(_DEVICES_LG_K, datasketches.tgt_hll_type.HLL_8)
 
     def feed(self, frame: int, ts: float, msg: TransportMessage) -> list[TallyBatch]:
         """Process one transport message; return batches of bins it closed."""
@@ -76,7 +87,7 @@ class EdgePipeline:
                 if ev.cell is not None:
                     self.counters.drop("state", "unattributed")
                 continue
-            self.devices.add(ev.subscriber)
+            self.devices.update(ev.subscriber - _2_64 if ev.subscriber >= _2_63 else ev.subscriber)
             mcc = ev.home_mcc
             mcc = int(mcc) if mcc and mcc.isdigit() else 0
             flags = ACTIVE if ev.nas in ACTIVE_NAS else 0
@@ -87,7 +98,9 @@ class EdgePipeline:
             elif ev.cell is not None and ev.tac is not None and not ev.target:
                 ok = self.presence.observe(ev.subscriber, ev.time, (ev.plmn, ev.tac, ev.cell),
                                            mcc, flags)
-            else:
+            else:  # no location (a Diameter ULR...): its M2M TAC still marks the device
+                if flags & BY_TAC:
+                    self.presence.mark(ev.subscriber, BY_TAC)
                 continue
             if not ok:
                 self.counters.drop("state", "late")
@@ -105,8 +118,36 @@ class EdgePipeline:
 
     def summarise(self, summary: ReplaySummary) -> None:
         """Put the pipeline's counts (events, devices, M2M) into `summary`."""
-        summary.events, summary.devices = self.events, len(self.devices)
+        summary.events, summary.devices = self.events, round(self.devices.get_estimate())
         summary.m2m_tac, summary.m2m_behaviour = self.edge.m2m.by_tac, self.edge.m2m.by_behaviour
+
+    # what a snapshot holds (collector.snapshot): decode/state counts, not framing's, which
+    # a restarted replay counts again as it frames its captures from the start
+    _KEPT_STAGES = ("decode", "state", "sending")
+
+    def state(self) -> dict:
+        """The whole pipeline state (collector.snapshot): presence, analytics, tally,
+        correlation tables and the counts of the summary."""
+        c = self.counters
+        return {"presence": self.presence.state(), "edge": self.edge.state(),
+                "tally": self.tally.state(), "correlator": self.decode.correlator.state(),
+                "messages": dict(c.messages), "events": dict(self.events),
+                "dropped": [[st, r, n] for (st, r), n in c.dropped.items()
+                            if st in self._KEPT_STAGES],
+                "devices": self.devices.serialize_updatable()}
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()`."""
+        self.presence.restore(state["presence"])
+        self.edge.restore(state["edge"])
+        self.tally.restore(state["tally"])
+        self.decode.correlator.restore(state["correlator"])
+        c = self.counters
+        c.messages.update(state["messages"])
+        self.events.update(state["events"])
+        for st, r, n in state["dropped"]:
+            c.dropped[(st, r)] += n
+        self.devices = datasketches.hll_sketch.deserialize(state["devices"])
 
     def _emit(self, closed: list) -> list[TallyBatch]:
         if not closed:  # the tally took the bins' devices when they closed (on_close)
@@ -128,6 +169,7 @@ class ReplaySummary:
     m2m_tac: int = 0            # devices left out as M2M by their IMEI TAC
     m2m_behaviour: int = 0      # ... by their behaviour over a day
     batches: int = 0
+    stopped: bool = False       # stopped by a signal, state saved to go on later
     acked: int = 0
     unacked: int = 0
     ack_status: dict = field(default_factory=dict)
@@ -155,19 +197,34 @@ def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], No
     return ship
 
 
-def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None
-           ) -> ReplaySummary:
-    """Run the edge pipeline over captures; send batches through `sender` unless None."""
+def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None,
+           state=None) -> ReplaySummary:
+    """Run the edge pipeline over captures; send batches through `sender` unless None.
+
+    With `state` (collector.snapshot.StateDir): restore the snapshot, skip the messages
+    it accounted (framing them again, not decoding them), snapshot every `interval`
+    seconds of capture time, and on SIGTERM/SIGINT stop after the current message with
+    a snapshot (the summary says `stopped`; open bins stay open for the next run)."""
     counters = Counters()
     pipe = EdgePipeline(cfg, pseudonymizer, counters)
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
     feed = pipe.feed
-    for _key, ts, frame, msg in keyed_messages(paths, counters):
-        batches = feed(frame, ts, msg)
-        if batches:
-            ship(batches)
-    ship(pipe.finish())
+    if state is None:
+        for _key, ts, frame, msg in keyed_messages(paths, counters):
+            batches = feed(frame, ts, msg)
+            if batches:
+                ship(batches)
+    else:
+        from collector.resume import ResumableReplay
+
+        resumable = ResumableReplay(state, pipe, paths)
+        summary.stopped = resumable.run(((ts, (frame, ts, msg)) for _key, ts, frame, msg
+                                         in keyed_messages(paths, counters)), feed, ship)
+    if not summary.stopped:
+        ship(pipe.finish())
+        if state is not None:
+            resumable.finished()
     pipe.summarise(summary)
     summary.add_fallbacks(pipe.decode.fallbacks())
     return summary

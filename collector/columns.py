@@ -37,6 +37,19 @@ class Columns:
         for name, (_dtype, fill) in self._spec.items():
             getattr(self, name)[slots] = fill
 
+    def state(self) -> dict:
+        """The columns by name, for a snapshot (collector.snapshot)."""
+        return {"size": self.size, **{name: getattr(self, name) for name in self._spec}}
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()`; a column it lacks (added since) starts at its fill value."""
+        self.size = 0
+        self.ensure(state["size"])
+        self.size = state["size"]
+        for name in self._spec:
+            if name in state:
+                getattr(self, name)[:] = state[name][:self.size]
+
     def nbytes(self) -> int:
         """Bytes per slot over every column."""
         return sum(np.dtype(dtype).itemsize for dtype, _fill in self._spec.values())

@@ -15,9 +15,11 @@ Time of day is local (`timezone`, default UTC, through zoneinfo): the night wind
 04:00 of the overnight rule and the days of recurrence and M2M behaviour.  A night
 closes at the first bin after it, which decides homes and emits the `residents` rows
 for that bin's UTC day; `finish` closes the open stays and emits them again (end of input).
+With subscriber profiles (`AnalyticsConfig.profiles`, collector.profiles) the residents rows
+are per home zone and age band (looked up by pseudonym when the rows are made: no column).
 
-State per device: the columns of each part (home 34 bytes, stays 12, recurrence 16, M2M 7,
-segment 2: 71 bytes), numpy arrays indexed by the presence slot.  A device whose presence ended is
+State per device: the columns of each part (home 34 bytes, stays 12, recurrence 24, M2M 7,
+segment 2: 79 bytes), numpy arrays indexed by the presence slot.  A device whose presence ended is
 kept (dormant) while it was present within the last `retention` days (the home and
 recurrence windows); then its slot is freed.
 """
@@ -28,7 +30,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -36,12 +38,14 @@ import numpy as np
 from collector.columns import Columns
 from collector.home import HomeDetector
 from collector.m2m import M2MTracker
+from collector.profiles import Profiles
 from collector.recurrence import RecurrenceTracker
 from collector.stays import StayTracker, dwell_class, overnight_days
 from collector.zones import ZoneMap
 from wire.tally import (
     DWELL_CLASSES,
     RECURRENCE_CLASSES,
+    RESIDENT_BANDS,
     FlowRow,
     OvernightRow,
     RecurrenceRow,
@@ -78,6 +82,8 @@ class AnalyticsConfig:
     overnight_hours: float = 5.0
     recurrence_days: int = 28
     regular_days: int = 4
+    # subscriber profiles (collector.profiles, --profiles): residents by age band
+    profiles: Profiles | None = field(default=None, compare=False, repr=False)
 
     def tz(self) -> dt.tzinfo:
         """The zoneinfo of `timezone`; ValueError names it when unknown."""
@@ -103,6 +109,7 @@ class EdgeAnalytics:
         self.stays = StayTracker(cfg.min_stay)
         self.recurrence = RecurrenceTracker(cfg.recurrence_days, cfg.regular_days)
         self.m2m = M2MTracker()
+        self.profiles = cfg.profiles
         # segment code without home (-1 domestic, else the home MCC, 0: unknown)
         self.cols = Columns({"seg": (np.int16, 0)})
         self._parts = (self.cols, self.home.cols, self.stays.cols, self.recurrence.cols,
@@ -192,6 +199,33 @@ class EdgeAnalytics:
             rows += self._residents(day_start, n)
         self.tally.add(rows)
 
+    # -- snapshot (collector.snapshot) ---------------------------------------------
+
+    _SCALARS = ("_open_night", "_last_night", "_day", "_last_end")
+
+    def state(self) -> dict:
+        """Per-device columns of every part, the zones interned, the clocks of nights and
+        days and the M2M counts, for a snapshot."""
+        zones = self.zones
+        return {"parts": [part.state() for part in self._parts],
+                "m2m": [self.m2m.by_tac, self.m2m.by_behaviour],
+                "zones": [list(zones._keys), zones._cell_zone],
+                **{name: getattr(self, name) for name in self._SCALARS}}
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()`."""
+        if len(state["parts"]) != len(self._parts):
+            raise ValueError("the snapshot's analytics have other parts")
+        for part, saved in zip(self._parts, state["parts"], strict=True):
+            part.restore(saved)
+        self.m2m.by_tac, self.m2m.by_behaviour = state["m2m"]
+        keys, cell_zone = state["zones"]
+        self.zones._keys = [tuple(k) for k in keys]
+        self.zones._ids = {k: i for i, k in enumerate(self.zones._keys)}
+        self.zones._cell_zone = cell_zone
+        for name in self._SCALARS:
+            setattr(self, name, state[name])
+
     # -- parts ----------------------------------------------------------------------
 
     def _close_night(self, start: int, n: int) -> None:
@@ -213,9 +247,12 @@ class EdgeAnalytics:
     def _residents(self, day_start: int, n: int) -> list[ResidentRow]:
         home = self.home.cols.home[:n]
         mine = (home >= 0) & (self.cols.seg[:n] == -1) & (self.m2m.cols.m2m[:n] == 0)
-        counts = np.bincount(home[mine], minlength=0)
-        return [ResidentRow(day_start, self.zones.plmn(z), self.zones.name(z), int(m))
-                for z, m in enumerate(counts.tolist()) if m]
+        if self.profiles is None:
+            band = np.full(int(mine.sum()), -1, dtype=np.int64)
+        else:  # the age band of each resident from its profile (-1: none, or unknown)
+            band = self.profiles.bands(np.frombuffer(self.presence._key, np.uint64)[:n][mine])
+        return [ResidentRow(day_start, self.zones.plmn(z), self.zones.name(z), m,
+                            RESIDENT_BANDS[b + 1]) for (z, b), m in _count(home[mine], band)]
 
     def _codes(self, slots: np.ndarray) -> np.ndarray:
         """Segment codes (with the home) of devices by slot."""

@@ -19,15 +19,19 @@ class SignallingEvent:
     `off` is True when the message says the device leaves the network
     (a UE-originated Detach / Deregistration).  `target` is True when the
     location is where the device is being handed over to, not where it is
-    (HANDOVER REQUIRED / REQUEST): it does not move the device.
+    (HANDOVER REQUIRED / REQUEST): it does not move the device.  `imei_tac` is the
+    type allocation code (the first 8 digits, as text) of an IMEI or IMEISV the
+    message carries, or None: the other digits are dropped in the decoder.  It is not
+    an inspect field.
     """
 
-    __slots__ = INSPECT_FIELDS + ("off", "target")
+    __slots__ = INSPECT_FIELDS + ("off", "target", "imei_tac")
 
     def __init__(self, frame: int, time: float, proto: str, msg: str, nas: str | None = None,
                  subscriber: int | None = None, home_mcc: str | None = None,
                  plmn: str | None = None, tac: int | None = None, cell: int | None = None,
-                 rat: str | None = None, off: bool = False, target: bool = False) -> None:
+                 rat: str | None = None, off: bool = False, target: bool = False,
+                 imei_tac: str | None = None) -> None:
         self.frame = frame
         self.time = time
         self.proto = proto
@@ -41,6 +45,7 @@ class SignallingEvent:
         self.rat = rat
         self.off = off
         self.target = target
+        self.imei_tac = imei_tac
 
     def inspect_record(self) -> dict:
         """The `collector inspect` JSON object (DESIGN.md contract)."""

@@ -84,6 +84,16 @@ class BoundedTable:
             items.popitem(last=False)
         self._oldest = -math.inf
 
+    def state(self) -> list:
+        """Entries in order of last use, (key, last use, value) each, and the purge bound,
+        for a snapshot (collector.snapshot)."""
+        return [[(k, t, v) for k, (t, v) in self._items.items()], self._oldest]
+
+    def restore(self, state: list) -> None:
+        """Take back a `state()`."""
+        items, self._oldest = state
+        self._items = OrderedDict((k, (t, v)) for k, t, v in items)
+
     def pop(self, key: Hashable) -> None:
         """Forget `key` if present."""
         self._items.pop(key, None)
@@ -164,6 +174,25 @@ class Correlator:
     def bearer_learn(self, address: Hashable, teid: bytes, sub: Subscriber, now: float) -> None:
         """Record the S-GW F-TEID of an E-RAB of `sub`."""
         self._bearer.put((address, teid), sub, now)
+
+    def state(self) -> dict:
+        """Every table's entries, for a snapshot (collector.snapshot)."""
+        return {name: getattr(self, name).state() for name in self.__slots__}
+
+    # tables whose values are a Subscriber, the others (Subscriber | None, partner id)
+    _SUBSCRIBER_VALUES = ("_tmsi", "_bearer", "_tmsi5g")
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()` (Subscribers made again from their fields: a snapshot
+        keeps tuples, not types)."""
+        for name in self.__slots__:
+            items, oldest = state[name]
+            if name in self._SUBSCRIBER_VALUES:
+                items = [(k, t, Subscriber(*v)) for k, t, v in items]
+            else:
+                items = [(k, t, (None if v[0] is None else Subscriber(*v[0]), v[1]))
+                         for k, t, v in items]
+            getattr(self, name).restore((items, oldest))
 
     def __repr__(self) -> str:  # sizes only
         return (f"Correlator(enb={len(self._enb)}, mme={len(self._mme)}, "

@@ -23,14 +23,14 @@ log = logging.getLogger("collector")
 POLL_SECONDS = 0.5
 
 
-class _Stop:
+class StopSignals:
     """Set by SIGTERM/SIGINT; the loop ends at its next turn."""
 
     def __init__(self) -> None:
         self.requested = False
         self._old = {}
 
-    def __enter__(self) -> _Stop:
+    def __enter__(self) -> StopSignals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._old[sig] = signal.signal(sig, self._set)
         return self
@@ -45,10 +45,17 @@ class _Stop:
 
 
 def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None,
-             duration: float | None = None, ready=None) -> ReplaySummary:
-    """Capture on `interface` until stopped (or `duration` seconds); the run's summary."""
+             duration: float | None = None, ready=None, state=None) -> ReplaySummary:
+    """Capture on `interface` until stopped (or `duration` seconds); the run's summary.
+
+    With `state` (collector.snapshot.StateDir): restore the snapshot at start, snapshot
+    every `interval` seconds of wall time, and on a stop snapshot instead of closing the
+    open bins (the next run goes on with them)."""
     counters = Counters()
     pipe = EdgePipeline(cfg, pseudonymizer, counters)
+    where = {"kind": "live", "interface": interface}
+    if state is not None and state.restore(pipe, "live") is not None:
+        log.info("state restored state=%s", state.path)
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
     framer = Framer(counters)
@@ -58,15 +65,24 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     if ready is not None:
         ready()
     try:
-        with _Stop() as stop:
+        with StopSignals() as stop:
             while not stop.requested and (deadline is None or time.monotonic() < deadline):
                 for frame_no, ts, linktype, data in capture.poll(POLL_SECONDS):
                     counters.frames += 1
                     for msg in framer(linktype, data, ts):
                         ship(pipe.feed(frame_no, ts, msg))
                 ship(pipe.tick(time.time()))
+                if state is not None and state.due(time.monotonic()):
+                    state.save(pipe, where, time.monotonic())
     finally:
         capture.close()
+    if state is not None:  # reassembly in flight is lost; the state goes on next time
+        state.save(pipe, where)
+        log.info("stopped, state saved state=%s", state.path)
+        summary.stopped = True
+        pipe.summarise(summary)
+        summary.add_fallbacks(pipe.decode.fallbacks())
+        return summary
     framer.flush()
     ship(pipe.finish())
     pipe.summarise(summary)

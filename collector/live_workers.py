@@ -28,7 +28,7 @@ import time
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
 from collector.decode.stage import DecodeStage
 from collector.framing.messages import Framer
-from collector.live import POLL_SECONDS, _Stop
+from collector.live import POLL_SECONDS, StopSignals
 from collector.sources.live import LiveCapture, LiveError
 from collector.telemetry import Counters
 from collector.workers import WorkerEnd, WorkerFailed
@@ -118,7 +118,7 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
             ship(pipe.tick(upto))
 
     stopping = False
-    with _Stop() as stop:
+    with StopSignals() as stop:
         while len(ends) < workers:
             if not stopping and (stop.requested or (deadline and time.monotonic() >= deadline)):
                 stopping = True

@@ -2,10 +2,12 @@
 
 A device is *present* in a bin in the cell where it spent most of the bin's
 on-time.  Its position is the cell of its last location-bearing event; it is
-on from its first event until a detach, or until `timeout` seconds after its
-last event.  Ties go to the cell entered first in the bin.  Bins close when
-capture time passes their end plus `lateness`; an event older than what a
-device has already accounted is counted `late` and ignored.
+on from its first event until a detach, or until a hold time after its last
+location-bearing event: `timeout` seconds, or with a `hold` rule (`NightHold`) the
+rule's value at the time of that event (DESIGN: 2 h by day, 8 h at night).  Ties go
+to the cell entered first in the bin.  Bins close when capture time passes their end
+plus `lateness`; an event older than what a device has already accounted is counted
+`late` and ignored.
 
 State is compact: one dict maps a pseudonym to a slot, and each slot is a row of
 typed arrays (`array.array`, viewed by numpy when a bin closes): its cell (an
@@ -39,11 +41,13 @@ class PresenceState:
     __slots__ = ("bin", "timeout", "lateness", "late", "_slot", "_free", "_cells", "_cell_ids",
                  "_key", "_used", "_cell", "_since", "_last", "_acc_bin", "_acc_cell",
                  "_acc_secs", "_overflow", "_open_from", "_watermark", "_mcc", "on_close",
-                 "retain", "_flags", "_quiet_until", "created")
+                 "retain", "_flags", "_quiet_until", "created", "hold", "_hold")
 
     def __init__(self, bin_seconds: int = 900, timeout: float = 7200.0,
-                 lateness: float = 60.0, on_close=None, retain=None) -> None:
+                 lateness: float = 60.0, on_close=None, retain=None, hold=None) -> None:
         self.bin, self.timeout, self.lateness = bin_seconds, timeout, lateness
+        # hold(t) -> seconds a device stays on after a location event at t (None: timeout)
+        self.hold = hold
         # on_close(bin start, cells, cell index, pseudonym, home MCC, slot), the last four
         # numpy arrays with one entry per device present in the bin (called for every bin
         # closed, present or not): what tallies by segment, sketches and the edge analytics
@@ -67,6 +71,7 @@ class PresenceState:
         self._acc_secs = array("d")
         self._mcc = array("H")                  # home MCC as a number (0: not known)
         self._flags = array("B")                # facts ORed in by observe (edge analytics)
+        self._hold = array("f")                 # seconds on after the last location event
         self._overflow: dict[int, dict[int, dict[int, float]]] = {}  # slot -> bin -> cell -> s
         self._open_from: int | None = None      # start of the oldest bin not yet closed
         self._watermark = float("-inf")
@@ -74,6 +79,13 @@ class PresenceState:
 
     def __len__(self) -> int:
         return len(self._slot)
+
+    def mark(self, device: int, flags: int) -> None:
+        """OR `flags` into the flag byte of a device already tracked (an event without a
+        location: nothing else about the device changes)."""
+        slot = self._slot.get(device)
+        if slot is not None:
+            self._flags[slot] |= flags
 
     def observe(self, device: int, t: float, cell: CellKey | None, mcc: int = 0,
                 flags: int = 0) -> bool:
@@ -113,8 +125,9 @@ class PresenceState:
                 self._cells.append(cell)
             self._cell[slot] = cid
             self._last[slot] = t
-            if t + self.timeout > self._quiet_until:
-                self._quiet_until = t + self.timeout
+            hold = self._hold[slot] = self.timeout if self.hold is None else self.hold(t)
+            if t + hold > self._quiet_until:
+                self._quiet_until = t + hold
         self._since[slot] = t
         if t > self._watermark:
             self._watermark = t
@@ -126,13 +139,13 @@ class PresenceState:
             self._key[slot], self._used[slot] = device, 1
             self._cell[slot], self._since[slot], self._last[slot] = NONE, t, t
             self._acc_bin[slot], self._acc_cell[slot], self._acc_secs[slot] = NONE, NONE, 0.0
-            self._mcc[slot], self._flags[slot] = 0, 0
+            self._mcc[slot], self._flags[slot], self._hold[slot] = 0, 0, self.timeout
         else:
             slot = len(self._key)
             for arr, value in ((self._key, device), (self._used, 1), (self._cell, NONE),
                                (self._since, t), (self._last, t), (self._acc_bin, NONE),
                                (self._acc_cell, NONE), (self._acc_secs, 0.0), (self._mcc, 0),
-                               (self._flags, 0)):
+                               (self._flags, 0), (self._hold, self.timeout)):
                 arr.append(value)
         self._slot[device] = slot
         self.created += 1
@@ -142,7 +155,7 @@ class PresenceState:
         """Add the on-time [since, until) in the slot's cell to its per-bin on-time."""
         cid = self._cell[slot]
         t = self._since[slot]
-        end = min(until, self._last[slot] + self.timeout)
+        end = min(until, self._last[slot] + self._hold[slot])
         if cid == NONE or end <= t:
             return
         size = self.bin
@@ -216,7 +229,7 @@ class PresenceState:
             odd[slot] = True
         with _views(self) as v:  # the slots holding at most one (bin, cell): vectorised
             used = (v.used == 1) & ~odd
-            tail_end = np.minimum(end, v.last + self.timeout)
+            tail_end = np.minimum(end, v.last + v.hold)
             tail = np.where(used & (v.since < end) & (v.cell != NONE), tail_end - v.since, 0.0)
             has_tail = tail > 0
             held = used & (v.acc_bin == start)
@@ -228,7 +241,7 @@ class PresenceState:
             v.acc_bin[held] = NONE
             v.since[used & (v.since < end)] = end
             gone = used & (v.acc_bin == NONE) & (
-                (v.cell == NONE) | (v.last + self.timeout <= end))
+                (v.cell == NONE) | (v.last + v.hold <= end))
             gone_slots = np.flatnonzero(gone).tolist()
         for slot in list(self._overflow):  # the others, one by one
             if self._since[slot] < end:
@@ -239,7 +252,7 @@ class PresenceState:
                 winners[slot] = max(cells, key=cells.__getitem__)  # first entered wins a tie
             if not self._overflow[slot]:
                 del self._overflow[slot]
-                if self._cell[slot] == NONE or self._last[slot] + self.timeout <= end:
+                if self._cell[slot] == NONE or self._last[slot] + self._hold[slot] <= end:
                     gone_slots.append(slot)
         present_slots = np.flatnonzero(winners != NONE)
         present = winners[present_slots]
@@ -258,6 +271,61 @@ class PresenceState:
         counts = np.bincount(present, minlength=0) if present.size else np.zeros(0, np.int64)
         return {self._cells[c]: int(k) for c, k in enumerate(counts.tolist()) if k}
 
+    # -- snapshot (collector.snapshot) ---------------------------------------------
+
+    _ARRAYS = ("_key", "_used", "_cell", "_since", "_last", "_acc_bin", "_acc_cell",
+               "_acc_secs", "_mcc", "_flags", "_hold")
+    _SCALARS = ("late", "created", "_free", "_cells", "_overflow", "_open_from", "_watermark",
+                "_quiet_until")
+
+    def state(self) -> dict:
+        """Everything needed to go on after a restart (the hooks and parameters aside)."""
+        out = {name: getattr(self, name) for name in self._ARRAYS + self._SCALARS}
+        out["_cells"] = list(self._cells)
+        return out
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()` (the pseudonym and cell indexes are rebuilt)."""
+        for name in self._ARRAYS:
+            arr = array(getattr(self, name).typecode)
+            arr.frombytes(state[name].tobytes())
+            setattr(self, name, arr)
+        for name in self._SCALARS:
+            setattr(self, name, state[name])
+        self._free = list(state["_free"])
+        self._cells = [tuple(c) for c in state["_cells"]]
+        self._cell_ids = {c: i for i, c in enumerate(self._cells)}
+        self._slot = {self._key[i]: i for i in np.flatnonzero(
+            np.frombuffer(self._used, dtype=np.int8) == 1).tolist()}
+
+
+class NightHold:
+    """The hold time of a location event at time t: `night` seconds when t is in the
+    night window (local hours `start` to `end`, as home detection's), else `day`.
+
+    Cached per 15-minute UTC slot: UTC offsets are whole quarter hours, so a slot is all
+    night or all day."""
+
+    __slots__ = ("day", "night", "start", "end", "offset", "_cache")
+
+    def __init__(self, day: float, night: float, start: int, end: int, offset) -> None:
+        self.day, self.night, self.start, self.end = day, night, start, end
+        self.offset = offset  # offset(t) -> local UTC offset in seconds at t
+        self._cache: dict[int, float] = {}
+
+    def __call__(self, t: float) -> float:
+        slot = int(t // 900)
+        value = self._cache.get(slot)
+        if value is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            start = slot * 900
+            tod = (start + self.offset(start)) % 86400
+            s, e = self.start * 3600, self.end * 3600
+            inside = (tod >= s or tod < e) if s > e else (s <= tod < e)
+            value = self._cache[slot] = self.night if inside else self.day
+        return value
+
 
 class _views:
     """numpy views of a state's arrays for one vectorised step (no copy; released after,
@@ -275,8 +343,9 @@ class _views:
         self.acc_bin = np.frombuffer(s._acc_bin, dtype=np.int64)
         self.acc_cell = np.frombuffer(s._acc_cell, dtype=np.int32)
         self.acc_secs = np.frombuffer(s._acc_secs, dtype=np.float64)
+        self.hold = np.frombuffer(s._hold, dtype=np.float32)
         return self
 
     def __exit__(self, *_exc) -> None:
-        for name in ("used", "cell", "since", "last", "acc_bin", "acc_cell", "acc_secs"):
+        for name in ("used", "cell", "since", "last", "acc_bin", "acc_cell", "acc_secs", "hold"):
             setattr(self, name, None)

@@ -51,8 +51,15 @@ ZONE_KINDS = {StayRow: "stays", OvernightRow: "overnight", RecurrenceRow: "recur
               FlowRow: "flows", ResidentRow: "residents"}
 
 
+# ITU-T E.212 gives 310-316 to the United States; pycrate's table lists Guam first for
+# 310 and 311 (Guam's operators share them), which would label US roamers "GU"
+_MCC_OVERRIDES = {m: "US" for m in range(310, 317)}
+
+
 def country_of_mcc(mcc: int) -> str:
     """ISO 3166 alpha-2 country of a home MCC, or "unknown" (test and shared MCCs)."""
+    if mcc in _MCC_OVERRIDES:
+        return _MCC_OVERRIDES[mcc]
     entry = MCC_dict.get(f"{mcc:03d}")
     iso = entry[1] if entry else ""
     return iso.upper() if len(iso) == 2 and iso.isalpha() else UNKNOWN
@@ -169,6 +176,23 @@ class PresenceTally:
                   else ZONE_KINDS[t]].append(row)
         return TallyBatch(self.collector, self.epoch, self.seq, self.bin_seconds,
                           **{k: tuple(v) for k, v in kinds.items()})
+
+    def state(self) -> dict:
+        """Sequence number, rows not pushed and the open hours' sketches (updatable
+        serialisation), for a snapshot (collector.snapshot)."""
+        return {"seq": self.seq, "rows": list(self._rows), "zone_rows": list(self._zone_rows),
+                "closed_until": self._closed_until,
+                "hours": [[hour, [[cell, code, sketch.serialize_updatable()]
+                                  for (cell, code), sketch in sketches.items()]]
+                          for hour, sketches in self._hours.items()]}
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()`."""
+        self.seq, self._closed_until = state["seq"], state["closed_until"]
+        self._rows, self._zone_rows = list(state["rows"]), list(state["zone_rows"])
+        self._hours = {hour: {(tuple(cell), code): datasketches.hll_sketch.deserialize(data)
+                              for cell, code, data in sketches}
+                       for hour, sketches in state["hours"]}
 
     def reset(self) -> None:
         """Forget rows and sketches not pushed."""

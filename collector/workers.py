@@ -21,6 +21,7 @@ import gc
 import heapq
 import multiprocessing
 import pickle
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from operator import itemgetter
@@ -28,6 +29,7 @@ from operator import itemgetter
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
 from collector.decode.stage import DecodeStage
 from collector.order import Shard, keyed_messages, shards
+from collector.resume import ResumableReplay
 from collector.telemetry import Counters
 from wire.pseudonym import Pseudonymizer
 
@@ -62,8 +64,12 @@ def _records(stage: DecodeStage, messages: Iterator[tuple]) -> Iterator[tuple]:
 
 
 def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
-          out: multiprocessing.Queue) -> None:
-    """A worker's life: facts of the shard's messages, in batches, then its counters."""
+          out: multiprocessing.Queue, deaf: bool = False) -> None:
+    """A worker's life: facts of the shard's messages, in batches, then its counters.
+    `deaf`: ignore SIGTERM/SIGINT (the parent stops at a message boundary and kills us)."""
+    if deaf:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
     counters = Counters()
     try:
         stage = DecodeStage(pseudonymizer, counters)
@@ -117,13 +123,16 @@ def plan(workers: int) -> list[Shard]:
 
 
 def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
-                    workers: int, sender=None) -> ReplaySummary:
+                    workers: int, sender=None, state=None) -> ReplaySummary:
     """`replay` with decoding spread over `workers` processes (this one included); same
-    summary and tallies as one process."""
+    summary and tallies as one process.  With `state` (a StateDir) as `replay`: the
+    position is the same index in the same merged order, so a snapshot of one process
+    goes on with N and the other way round; the workers then ignore SIGTERM/SIGINT and
+    the parent stops them once it has stopped at a message boundary."""
     mine, *theirs = plan(workers)
     ctx = multiprocessing.get_context("fork")  # the children inherit the loaded decoders
     queues = [ctx.Queue(maxsize=QUEUE_DEPTH) for _ in theirs]
-    procs = [ctx.Process(target=_work, args=(paths, shard, pseudonymizer, q),
+    procs = [ctx.Process(target=_work, args=(paths, shard, pseudonymizer, q, state is not None),
                          name=f"collector-worker-{i + 1}", daemon=True)
              for i, (shard, q) in enumerate(zip(theirs, queues, strict=True))]
     for p in procs:
@@ -134,21 +143,31 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
     ship = ship_into(summary, sender)
     ends: list[WorkerEnd] = []
     try:
+        resumable = None if state is None else ResumableReplay(state, pipe, paths)
         local = _records(pipe.decode, keyed_messages(paths, counters, mine))
         merged = heapq.merge(local, *(_drain(q, ends) for q in queues), key=itemgetter(0))
         feed = pipe.feed_facts
-        for _key, ts, frame, proto, assoc, dst, read in merged:
-            ship(feed(frame, ts, proto, assoc, dst, read))
+        if resumable is None:
+            for _key, ts, frame, proto, assoc, dst, read in merged:
+                ship(feed(frame, ts, proto, assoc, dst, read))
+        else:
+            summary.stopped = resumable.run(((r[1], (r[2], r[1], *r[3:])) for r in merged),
+                                            feed, ship)
     finally:
         for p in procs:
-            if p.is_alive() and len(ends) < len(procs):
-                p.terminate()
+            if p.is_alive() and (len(ends) < len(procs) or summary.stopped):
+                p.kill()
             p.join()
+    if summary.stopped:
+        pipe.summarise(summary)
+        return summary
     failed = [e.error for e in ends if e.error is not None]
     if failed or len(ends) < len(procs):
         raise WorkerFailed(f"{len(failed) or len(procs) - len(ends)} worker(s) failed: "
                            f"{', '.join(failed) or 'exited without a result'}")
     ship(pipe.finish())
+    if resumable is not None:
+        resumable.finished()
     for end in ends:
         counters.merge(end.counters)
         summary.add_fallbacks(end.fallbacks)

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                         "M2M devices) by F (default 1)")
     g.add_argument("--days", type=int, choices=range(1, 32), metavar="D",
                    help="simulate D local days from the scenario's first (default: its hours)")
+    g.add_argument("--quiet", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
     g.add_argument("--no-templates", action="store_true",
                    help="encode every message with pycrate (slow; for comparisons)")
     y = sub.add_parser("play", help="stream a capture into a network interface, paced by its "
@@ -88,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_templates:
         os.environ["CELLCENSUS_TEMPLATES"] = "off"
     from simulator.generate import generate  # pycrate is imported only once the input is valid
+    from simulator.progress import bar
 
     try:
-        summary = generate(scn, args.out, args.seed)
+        summary = generate(scn, args.out, args.seed, bar(args.quiet))
     except OSError as e:
         print(f"simulator: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 1

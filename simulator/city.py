@@ -52,6 +52,7 @@ class Operator:
     m2m_tacs: tuple[str, ...]
     imeisv_share: float
     msisdn_share: float
+    nr_share: float = 0.4                   # persons whose phone camps on NR where it can
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,8 @@ def operator(f: Fields | None) -> Operator:
                  bands(f, "ownership", OWNERSHIP, integer=False),
                  f.number("multi_sim_share", 0.0, 1.0, 0.03),
                  f.integer("m2m_devices", 0, 10_000_000, 0), tuple(tacs),
-                 f.number("imeisv_share", 0.0, 1.0, 0.0), f.number("msisdn_share", 0.0, 1.0, 1.0))
+                 f.number("imeisv_share", 0.0, 1.0, 0.0), f.number("msisdn_share", 0.0, 1.0, 1.0),
+                 f.number("nr_share", 0.0, 1.0, 0.4))
     f.done()
     return o
 

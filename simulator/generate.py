@@ -16,15 +16,18 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator import agents, mobility, phones, population, schedule, signalling, truth
+from simulator import agents, mobility, phones, population, profiles, schedule, signalling, truth
 from simulator import truth_people as people_truth
 from simulator.city import AGE_PYRAMID, split
 from simulator.pcap import (
     DIAMETER_PORT,
     GTPC_PORT,
+    NGAP_PORT,
+    S1AP_PORT,
     Host,
     PcapWriter,
     SCTPAssociation,
@@ -33,6 +36,7 @@ from simulator.pcap import (
 from simulator.pcap_batch import write_messages
 from simulator.population import rng
 from simulator.procedures import Message
+from simulator.progress import Progress
 from simulator.scenario import Scenario
 from wire.reference import AGE_BANDS, Cell, Zone, write_cells, write_census, write_zones
 from wire.report import iso
@@ -60,7 +64,7 @@ class Summary:
 
     def protocols(self) -> str:
         """'S1AP n, GTPv2-C n, Diameter n' (the links that have messages)."""
-        names = (("s1", "S1AP"), ("s11", "GTPv2-C"), ("s6a", "Diameter"))
+        names = (("s1", "S1AP"), ("ng", "NGAP"), ("s11", "GTPv2-C"), ("s6a", "Diameter"))
         return ", ".join(f"{name} {self.by_link[link]}" for link, name in names
                          if self.by_link.get(link))
 
@@ -82,35 +86,65 @@ class Summary:
                 "by_message": self.by_message}
 
 
-def generate(scn: Scenario, out: Path, seed: int) -> Summary:
-    """Simulate `scn` with `seed` and write the folder `out` (created if needed)."""
+def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = None
+             ) -> Summary:
+    """Simulate `scn` with `seed` and write the folder `out` (created if needed); `progress`
+    is told of each phase (agents, truth, signalling and capture by simulated hour, reference
+    files).  Messages are written an hour at a time as they are made (`signalling.stream`):
+    memory holds an hour of them."""
+    progress = progress if progress is not None else Progress()
+    subscribers: list[tuple[str, str, str]] = []
     if scn.city is None:
+        progress.phase("agents", 2)
         people = population.build(scn, seed)
+        subscribers = profiles.from_population(people, seed)
+        progress.advance()
         tracks, timelines = mobility.plan(scn, people, seed)
+        progress.advance()
+        progress.phase("truth")
         where, windows = people_truth.from_tracks(scn, tracks), []
         census = {z.id: split(sum(p.home_zone == z.id for p in people), AGE_PYRAMID)
                   for z in scn.zones}
     else:
-        sched = schedule.plan(scn, agents.build(scn, seed), seed)
-        _devices, timelines = phones.build(scn, sched, seed)
+        progress.phase("agents", 3)
+        crowd = agents.build(scn, seed)
+        progress.advance()
+        sched = schedule.plan(scn, crowd, seed)
+        progress.advance()
+        _devices, timelines = phones.build(scn, sched, seed, subscribers)
+        progress.advance()
+        progress.phase("truth")
         where, windows = people_truth.from_schedule(sched), event_windows(scn)
         census = scn.city.census
-    messages = signalling.simulate(scn, timelines, seed)
     doc = truth.document(scn, timelines, where, windows)
     out.mkdir(parents=True, exist_ok=True)
-    write_capture(str(out / "s1.pcap"), scn, messages, seed)
+    progress.phase("signalling (hours)", signalling.hours(scn))
+    names: Counter = Counter()
+    links: Counter = Counter()
+
+    def counted(chunks: Iterable[list[Message]]) -> Iterator[list[Message]]:
+        for chunk in chunks:
+            names.update(m.name for m in chunk)
+            links.update(m.link for m in chunk)
+            yield chunk
+
+    frames = write_capture(str(out / "s1.pcap"), scn,
+                           counted(signalling.stream(scn, timelines, seed, progress=progress)),
+                           seed)
+    progress.phase("reference files")
     write_cells(str(out / "cells.csv"), reference_cells(scn), created=scn.start)
     write_zones(str(out / "zones.geojson"), reference_zones(scn))
     write_census(str(out / "census.csv"), {z: dict(zip(AGE_BANDS, bands, strict=True))
                                            for z, bands in census.items()})
+    profiles.write(str(out / profiles.FILE), subscribers)
     (out / "truth.json").write_text(json.dumps(doc, indent=1) + "\n")
     phones_n = len(timelines)
     summary = Summary(scn.name, seed, scn.start, scn.end, scn.bin_seconds, where.n,
-                      phones_n, len(scn.enbs), len(scn.cells), len(messages),
-                      len(doc["cell_presence"]),
-                      dict(sorted(Counter(m.name for m in messages).items())),
-                      dict(sorted(Counter(m.link for m in messages).items())))
+                      phones_n, len(scn.enbs), len(scn.cells), frames,
+                      len(doc["cell_presence"]), dict(sorted(names.items())),
+                      dict(sorted(links.items())))
     (out / "scenario.json").write_text(json.dumps(summary.document(), indent=1) + "\n")
+    progress.close()
     return summary
 
 
@@ -146,7 +180,7 @@ def reference_cells(scn: Scenario) -> list[Cell]:
         az = math.radians(c.azimuth)
         lon = c.lon + _OFFSET_DEG * math.sin(az) / math.cos(math.radians(c.lat))
         lat = c.lat + _OFFSET_DEG * math.cos(az)
-        rows.append(Cell("LTE", scn.network.mcc, scn.network.mnc, c.tac, c.eci, lon, lat,
+        rows.append(Cell("NR" if c.rat == "nr" else "LTE", scn.network.mcc, scn.network.mnc, c.tac, c.eci, lon, lat,
                          1000, c.zone))
     return rows
 
@@ -156,13 +190,17 @@ def _mac(ip: str) -> bytes:
     return b"\x02\x00" + bytes(int(x) for x in ip.split("."))
 
 
-def write_capture(path: str, scn: Scenario, messages: list[Message], seed: int) -> int:
-    """s1.pcap: one SCTP association per eNB with the MME, S11 over UDP, S6a over one SCTP
-    association; returns the number of frames."""
+def write_capture(path: str, scn: Scenario, chunks: Iterable[list[Message]], seed: int
+                  ) -> int:
+    """s1.pcap: one SCTP association per eNB (gNB: NGAP) with the MME, S11 over UDP, S6a over
+    one SCTP association, from consecutive time-sorted lists of messages (`chunks`, e.g.
+    `signalling.stream`); returns the number of frames."""
     r = rng(seed, "sctp")
     net = scn.network
     mme = Host(_mac(net.mme_ip), net.mme_ip)
-    assocs = {e.id: SCTPAssociation(Host(_mac(e.ip), e.ip), mme,
+    port = {"lte": S1AP_PORT, "nr": NGAP_PORT}
+    assocs = {e.id: SCTPAssociation(Host(_mac(e.ip), e.ip, port[e.rat]),
+                                    Host(mme.mac, mme.ip, port[e.rat]),
                                     enb_tag=r.getrandbits(32) | 1, mme_tag=r.getrandbits(32) | 1,
                                     enb_tsn=r.getrandbits(32), mme_tsn=r.getrandbits(32))
               for e in scn.enbs}
@@ -174,4 +212,6 @@ def write_capture(path: str, scn: Scenario, messages: list[Message], seed: int) 
     s11 = UDPFlow(Host(_mac(net.sgw_ip), net.sgw_ip, GTPC_PORT), Host(mme.mac, mme.ip, GTPC_PORT),
                   r.getrandbits(16))
     with PcapWriter(path) as w:
-        return write_messages(w, messages, assocs, s11, s6a)
+        for chunk in chunks:
+            write_messages(w, chunk, assocs, s11, s6a)
+        return w.frames

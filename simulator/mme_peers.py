@@ -125,21 +125,25 @@ class MMEPeers:
                 Exchange("s6a", True, "AuthenticationInformationAnswer",
                          self.s6a.aia(hop, end, sid, vector))]
 
-    def _register(self, index: int, imsi: str, msisdn: str | None) -> list[Exchange]:
+    def _register(self, index: int, imsi: str, msisdn: str | None, initial: bool = True
+                  ) -> list[Exchange]:
         if index in self._registered:
             return []
         self._registered.add(index)
         hop, end, sid = self._ids()
         return [Exchange("s6a", False, "UpdateLocationRequest",
-                         self.s6a.ulr(hop, end, sid, imsi, initial=True)),
+                         self.s6a.ulr(hop, end, sid, imsi, initial=initial)),
                 Exchange("s6a", True, "UpdateLocationAnswer",
                          self.s6a.ula(hop, end, sid, msisdn))]
 
     # -- S11 and the attach ------------------------------------------------------------
     def create_session(self, index: int, imsi: str, msisdn: str | None, mei: str | None,
-                       cell: CellSpec, ue_ip: bytes, sgw_u_teid: int) -> list[Exchange]:
-        """ULR / ULA if needed, then Create Session Request / Response, at attach."""
-        out = self._register(index, imsi, msisdn)
+                       cell: CellSpec, ue_ip: bytes, sgw_u_teid: int, initial: bool = True
+                       ) -> list[Exchange]:
+        """ULR / ULA if needed, then Create Session Request / Response, at attach; with
+        `initial` False at a TAU from another MME (the ULR without the initial attach flag,
+        the session moved to this MME's S-GW)."""
+        out = self._register(index, imsi, msisdn, initial)
         s = self._sessions[index] = _Session(self._new_teid("mme"), self._new_teid("sgw"), cell)
         seq = self._seq(False)
         return out + [

@@ -59,11 +59,14 @@ class Track:
 
 @dataclass(frozen=True, slots=True)
 class PhoneTimeline:
-    """What one operator phone does: steps (first one a power-on) and sessions."""
+    """What one operator phone does: steps (first one a power-on) and sessions.  `arrives`:
+    the first step is the phone arriving already on from another region of the operator's
+    network (a TAU from another MME), not a power-on."""
 
     person: Person
     steps: tuple[Step, ...]
     sessions: tuple[Session, ...]
+    arrives: bool = False
 
 
 def plan(scn: Scenario, people: tuple[Person, ...], seed: int

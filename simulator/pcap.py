@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 S1AP_PORT = 36412
 S1AP_PPID = 18
+NGAP_PORT = 38412         # TS 38.412 §7
+NGAP_PPID = 60            # TS 38.412 §7
 DIAMETER_PORT = 3868      # RFC 6733 §2.1
 DIAMETER_PPID = 46        # RFC 6733 §2.1, IANA SCTP payload protocol identifiers
 GTPC_PORT = 2123          # TS 29.274 §4.2.2.1

@@ -16,6 +16,8 @@ import numpy as np
 from simulator.pcap import (
     CRC32C_TABLES,
     DIAMETER_PPID,
+    NGAP_PORT,
+    NGAP_PPID,
     S1AP_PPID,
     Direction,
     PcapWriter,
@@ -98,6 +100,10 @@ class _Directions:
         self.sport = np.array([a for a, _ in ports], dtype=np.uint16)
         self.dport = np.array([b for _, b in ports], dtype=np.uint16)
         self.vtag = np.array(tags, dtype=np.uint32)
+        # payload protocol of each direction: NGAP for a gNB's association (its port)
+        self.ppid = np.array([NGAP_PPID if a.enb.port == NGAP_PORT else S1AP_PPID
+                              for a in s1.values() for _ in (0, 1)]
+                             + [DIAMETER_PPID] * 2 + [0, 0], dtype=np.uint32)
         # RFC 768 pseudo-header (addresses, protocol) and the ports, summed once
         self.pseudo = np.array([sum(int.from_bytes(w, "big") for w in (
             p.src[:2], p.src[2:], p.dst[:2], p.dst[2:], p.ports[:2], p.ports[2:])) + 17
@@ -106,7 +112,7 @@ class _Directions:
     def directions(self, batch: list) -> np.ndarray:
         """The direction number of every message of a batch."""
         s1, s6a, udp = self.s1_base, self.s6a_base, self.udp_base
-        return np.array([(s1[m.enb] if m.link == "s1" else s6a if m.link == "s6a" else udp)
+        return np.array([(s6a if m.link == "s6a" else udp if m.link == "s11" else s1[m.enb])
                          + (not m.uplink) for m in batch], dtype=np.int64)
 
 
@@ -190,9 +196,10 @@ def _udp(d: _Directions, dirs: np.ndarray, t_us: np.ndarray, payloads: list[byte
 
 
 def write_messages(w: PcapWriter, messages, s1: dict[int, SCTPAssociation], s11: UDPFlow,
-                   s6a: SCTPAssociation) -> int:
+                   s6a: SCTPAssociation, progress=None) -> int:
     """Frame and write `messages` (`procedures.Message`: link "s1" on the association of
-    its eNB in `s1`, "s11", "s6a"), as `frame` would; returns the frames written so far."""
+    its eNB in `s1`, "s11", "s6a"), as `frame` would; returns the frames written so far.
+    `progress` (a `progress.Progress`) advances by one step per batch of `BATCH`."""
     d = _Directions(s1, s11, s6a)
     for lo in range(0, len(messages), BATCH):
         batch = messages[lo:lo + BATCH]
@@ -202,7 +209,7 @@ def write_messages(w: PcapWriter, messages, s1: dict[int, SCTPAssociation], s11:
         is_udp = dirs >= d.udp_base
         udp_at, sctp_at = np.flatnonzero(is_udp), np.flatnonzero(~is_udp)
         streams = np.array([m.stream for m in batch], dtype=np.int64)[sctp_at]
-        ppids = np.where(dirs[sctp_at] >= d.s6a_base, DIAMETER_PPID, S1AP_PPID)
+        ppids = d.ppid[dirs[sctp_at]]
         heads = np.empty(len(batch), dtype=object)
         heads[sctp_at] = _sctp(d, dirs[sctp_at], t_us[sctp_at], streams,
                                [payloads[k] for k in sctp_at.tolist()], ppids)
@@ -213,4 +220,6 @@ def write_messages(w: PcapWriter, messages, s1: dict[int, SCTPAssociation], s11:
         out = [None] * (3 * len(batch))
         out[0::3], out[1::3], out[2::3] = heads.tolist(), payloads, pads
         w.write_records(b"".join(out), len(batch))
+        if progress is not None:
+            progress.advance()
     return w.frames

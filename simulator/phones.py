@@ -15,11 +15,13 @@ from __future__ import annotations
 import bisect
 import random
 
-from simulator.agents import FOREIGN
+from simulator import profiles
+from simulator.agents import DOMESTIC, FOREIGN
 from simulator.mobility import MIN_GAP, SESSION_GAP, PhoneTimeline, Session, Step, _free, poisson
 from simulator.population import _COUNTRY_CODE, _TACS, Person, Phone, rng
 from simulator.scenario import CellSpec, Scenario
 from simulator.schedule import SLOTS, Schedule
+from wire.reference import AGE_BANDS
 
 AWAKE = (7 * 3600, 23 * 3600)  # local seconds of the day with data sessions
 
@@ -61,31 +63,42 @@ def _split(segs: list[tuple[int, int, int]], cuts: tuple[int, ...]) -> list[tupl
     return out
 
 
-def build(scn: Scenario, sched: Schedule, seed: int
+def build(scn: Scenario, sched: Schedule, seed: int,
+          subscribers: list[tuple[str, str, str]] | None = None
           ) -> tuple[tuple[Person, ...], tuple[PhoneTimeline, ...]]:
-    """The operator's devices (persons' phones, then M2M modules) and their timelines."""
+    """The operator's devices (persons' phones, then M2M modules) and their timelines.
+    `subscribers` (when given) receives (IMSI, age band, gender) of every domestic SIM held
+    by a person, switched on during the run or not (`profiles`)."""
     a, op = sched.agents, scn.city.operator
     ids = _Identities(scn, rng(seed, "city-identities"))
     zone_ids = [z.id for z in scn.zones]
     persons, timelines = [], []
     for i in map(int, (a.devices > 0).nonzero()[0]):
         segs = stays(sched, i, scn.start, scn.end)
-        cells = _cells(scn, segs, rng(seed, "cells", i))
+        nr = rng(seed, "nr", i).random() < op.nr_share
+        cells = _cells(scn, segs, rng(seed, "cells", i), nr)
         foreign = a.kind[i] == FOREIGN
         home = zone_ids[a.home[i]] if a.home[i] >= 0 else ""
         for k in range(int(a.devices[i])):
             r = rng(seed, "device", i, k)
             g = scn.city.visitors[a.group[i]] if a.group[i] >= 0 else None
             phone = ids.phone(g.mcc + g.mnc if foreign else scn.network.plmn, not foreign)
+            if subscribers is not None and not foreign:
+                band = (AGE_BANDS[a.band[i]] if a.band[i] >= 0 else
+                        profiles.band_of_visitor(seed, i, scn.city.daily.age_pyramid))
+                subscribers.append((phone.imsi, band, profiles.gender(seed, i)))
             person = Person(len(persons), home, phone)
             steps = _steps(scn, segs, cells, int(a.arrive[i]) > scn.start, r)
             if not steps:
                 continue  # never on while the scenario runs
-            timelines.append(PhoneTimeline(person, steps, _sessions(scn, steps, r)))
+            arrives = (a.kind[i] == DOMESTIC and scn.start < a.arrive[i]
+                       and steps[0].t <= a.arrive[i] + 1)
+            timelines.append(PhoneTimeline(person, steps, _sessions(scn, steps, r), arrives))
             persons.append(person)
     r = rng(seed, "m2m")
+    lte = [c for c in scn.cells if c.rat == "lte"] or list(scn.cells)
     for _ in range(op.m2m_devices):
-        cell = r.choice(scn.cells)
+        cell = r.choice(lte)  # LTE-M / NB-IoT modules: LTE cells only
         person = Person(len(persons), cell.zone, ids.phone(scn.network.plmn, True, op.m2m_tacs),
                         m2m=True)
         on = _free(r, scn.start + 1, scn.start + 3600, [], MIN_GAP, scn.bin_seconds) or scn.start
@@ -116,12 +129,17 @@ class _Identities:
         return Phone(imsi, imeisv, r.random() < self.op.imeisv_share, msisdn)
 
 
-def _cells(scn: Scenario, segs: list[tuple[int, int, int]], r: random.Random
+def _cells(scn: Scenario, segs: list[tuple[int, int, int]], r: random.Random, nr: bool
            ) -> list[tuple[int, CellSpec | None]]:
-    """(from t, cell) changes of a person: a cell per stay, moves within long stays."""
+    """(from t, cell) changes of a person: a cell per stay, moves within long stays.  A
+    phone camps on the cells of its RAT in each zone (`nr`: NR cells where the zone has
+    some, else LTE ones; otherwise LTE cells), on any cell of a zone that has none."""
     by_zone: dict[str, list[CellSpec]] = {}
     for c in scn.cells:
         by_zone.setdefault(c.zone, []).append(c)
+    for zone, cells in by_zone.items():
+        mine = [c for c in cells if c.rat == "nr"] if nr else []
+        by_zone[zone] = mine or [c for c in cells if c.rat == "lte"] or cells
     out: list[tuple[int, CellSpec | None]] = []
     for t0, t1, z in segs:
         if z < 0:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from simulator import nas
+from simulator import nas, nas5g
 from simulator.messages import S1APMessages, enb_s1u_teid, sgw_s1u_teid
 from simulator.mme_peers import Exchange, MMEPeers, NoPeers
 from simulator.population import Phone
+from simulator.procedures_nr import NRProcedures
 from simulator.scenario import CellSpec, Scenario
 from simulator.templates import Templates
 
@@ -39,6 +40,7 @@ def below(r: random.Random, n: int) -> int:
 
 class Message(NamedTuple):
     """One message at `t_us` microseconds on `link`: "s1" (the S1-MME link of eNB `enb`),
+    "ng" (the N2 link of gNB `enb`),
     "s11" (MME - S-GW) or "s6a" (MME - HSS); `uplink`: towards the MME.  A named tuple:
     hundreds of thousands are made per run (a frozen dataclass costs 4x more to build)."""
 
@@ -71,12 +73,12 @@ class Core:
     """The MME and its eNBs; collects the messages of every procedure."""
 
     __slots__ = ("scn", "s1", "nas", "peers", "out", "_r", "_next_enb_ue", "_next_mme_ue",
-                 "_mtmsis", "_ksi", "_enb_ip")
+                 "_mtmsis", "_ksi", "_enb_ip", "templates", "nr", "_homes")
 
     def __init__(self, scn: Scenario, r: random.Random, peers_r: random.Random,
                  templates: Templates | None = None) -> None:
         templates = templates if templates is not None else Templates()
-        self.scn, self.out, self._r = scn, [], r
+        self.scn, self.out, self._r, self.templates = scn, [], r, templates
         self.s1, self.nas = S1APMessages(scn.network, templates), nas.NASMessages(templates)
         self.peers = (MMEPeers(scn.network, peers_r, templates) if scn.network.core_signalling
                       else NoPeers())
@@ -85,11 +87,24 @@ class Core:
         self._mtmsis: set[int] = set()
         self._ksi = 1
         self._enb_ip = {e.id: e.ip for e in scn.enbs}
+        self._homes = sorted({scn.network.plmn} | {v.mcc + v.mnc for v in (
+            scn.city.visitors if scn.city else ()) if v.mcc}, key=len, reverse=True)
+        self.nr = NRProcedures(self)
 
     # -- plumbing ------------------------------------------------------------------
+    def periodic(self, ue: UE) -> int:
+        """Seconds of the UE's periodic update timer: T3412, or in an NR cell the T3512 its
+        Registration Accept could carry (`nas5g.t3512`)."""
+        t = self.scn.network.t3412
+        return nas5g.t3512(t) if ue.cell.rat == "nr" else t
+
+    def home_plmn(self, imsi: str) -> str:
+        """The PLMN (MCC and MNC digits) an IMSI belongs to."""
+        return next((p for p in self._homes if imsi.startswith(p)), imsi[:5])
+
     def _say(self, t: int, enb: int, uplink: bool, stream: int, name: str, payload: bytes,
-             then: list[Exchange] | None = None) -> int:
-        self.out.append(Message(t, enb, uplink, stream, name, payload))
+             then: list[Exchange] | None = None, link: str = "s1") -> int:
+        self.out.append(Message(t, enb, uplink, stream, name, payload, link))
         nxt = t + 4_000 + below(self._r, 26_001)  # next hop 4-30 ms later
         if then:  # what the message triggers on S11 / S6a, before the next S1AP message
             self._place(t, nxt, then)
@@ -102,9 +117,9 @@ class Core:
             self.out.append(Message(start + i * step, 0, x.to_mme, 0, x.name, x.payload, x.link))
 
     def _ue_say(self, t: int, ue: UE, uplink: bool, name: str, payload: bytes,
-                then: list[Exchange] | None = None) -> int:
+                then: list[Exchange] | None = None, link: str = "s1") -> int:
         stream = 1 + ue.enb_ue % (STREAMS - 1)
-        return self._say(t, ue.cell.enb_id, uplink, stream, name, payload, then)
+        return self._say(t, ue.cell.enb_id, uplink, stream, name, payload, then, link)
 
     def _connect(self, ue: UE, new_mme_id: bool = True) -> None:
         """Allocate the S1AP UE ids of a new connection (only the eNB's on a path switch)."""
@@ -125,9 +140,12 @@ class Core:
 
     # -- procedures ----------------------------------------------------------------
     def s1_setup(self, t: int) -> int:
-        """S1 Setup of every eNB."""
+        """S1 Setup of every eNB (NG Setup of every gNB)."""
         then = self.peers.capabilities()  # the S6a association comes up with the first eNB
         for enb in self.scn.enbs:
+            if enb.rat == "nr":
+                t = self.nr.setup(t, enb)
+                continue
             t = self._say(t, enb.id, True, 0, "S1SetupRequest", self.s1.s1_setup_request(enb),
                           then)
             then = None
@@ -135,7 +153,10 @@ class Core:
         return t
 
     def attach(self, t: int, ue: UE) -> int:
-        """Power-on: attach with the IMSI the first time, with the last GUTI after."""
+        """Power-on: attach with the IMSI the first time, with the last GUTI after (in an NR
+        cell: registration)."""
+        if ue.cell.rat == "nr":
+            return self.nr.register(t, ue)
         self._connect(ue)
         cell, s1, phone, peers = ue.cell, self.s1, ue.phone, self.peers
         ident = ue.guti if ue.guti is not None else phone.imsi
@@ -172,16 +193,65 @@ class Core:
         return self._ue_say(t, ue, False, "LocationReportingControl",
                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
 
+    def arrive(self, t: int, ue: UE, old: nas.Guti, old_tac: int) -> tuple[int, bool]:
+        """A phone arriving on from another region (TS 23.401 §5.3.3.1, TAU with MME
+        change): TAU Request with the GUTI another MME gave it and that MME's TA (no S-TMSI:
+        it names no MME of this pool, and the active flag: data is waiting); this MME takes
+        the context from the old one (S10, not on these links), registers at the HSS (ULR
+        without the initial attach flag), moves the session to its S-GW (Create Session),
+        sets up the user plane (Initial Context Setup, Modify Bearer) and accepts with a new
+        GUTI; the connection stays up.  In an NR cell (`NRProcedures.arrive`): a mobility
+        registration, the SUCI asked for, released at once.  Returns (end, connected)."""
+        ue.guti, ue.registered, ue.attached_before = old, True, True
+        if ue.cell.rat == "nr":
+            ue.reg_tac = old_tac
+            return self.nr.arrive(t, ue), False
+        self._connect(ue)
+        s1, cell, phone, peers = self.s1, ue.cell, ue.phone, self.peers
+        ue_ip = bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])
+        then = peers.create_session(ue.index, phone.imsi, phone.msisdn,
+                                    phone.imeisv if phone.reports_imeisv else None, cell, ue_ip,
+                                    sgw_s1u_teid(ue.mme_ue), initial=False)
+        t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
+                         s1.initial_ue_message(ue.enb_ue, self.nas.tau_request(
+                             old, old_tac, False, self._ksi), cell, "mo-Signalling"), then)
+        t = self._ue_say(t, ue, False, "InitialContextSetupRequest",
+                         s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
+                                                          self._r.getrandbits(256)))
+        t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
+                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
+                         self._modify(ue))
+        t = self._tau_accept(t, ue, True)
+        return self._ue_say(t, ue, False, "LocationReportingControl",
+                            s1.location_reporting_control(ue.mme_ue, ue.enb_ue)), True
+
+    def foreign_guti(self) -> tuple[nas.Guti, int]:
+        """A GUTI of another MME pool of the operator (an MME group id other than this
+        MME's) and the TAC of a tracking area outside the scenario."""
+        net, r = self.scn.network, self._r
+        mmegi = r.getrandbits(16)
+        while mmegi == net.mme_group_id:
+            mmegi = r.getrandbits(16)
+        tacs = {c.tac for c in self.scn.cells}
+        tac = r.randrange(1, 0xFFFE)
+        while tac in tacs:
+            tac = r.randrange(1, 0xFFFE)
+        return nas.Guti(net.plmn, mmegi, r.getrandbits(8), r.getrandbits(32)), tac
+
     def service(self, t: int, ue: UE, paged: bool) -> int:
         """Service Request from idle (after paging when mobile terminated)."""
         s1, cell = self.s1, ue.cell
         if paged:
             self._place(t - 4_000, t, self.peers.downlink_data(ue.index))  # data for the UE
             for enb in self.scn.enbs:
-                if enb.tac == ue.reg_tac:
+                if enb.tac == ue.reg_tac and enb.rat == "nr":
+                    self.nr.page(t, ue, enb.id)
+                elif enb.tac == ue.reg_tac:
                     self._say(t, enb.id, False, 0, "Paging",
                               s1.paging(ue.phone.imsi, ue.guti.mtmsi, ue.reg_tac))
             t += self._r.randint(80_000, 300_000)
+        if cell.rat == "nr":
+            return self.nr.service(t, ue, paged)
         self._connect(ue)
         ue.seq = (ue.seq + 1) % 32
         t = self._ue_say(t, ue, True, "InitialUEMessage/ServiceRequest", s1.initial_ue_message(
@@ -197,7 +267,10 @@ class Core:
                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
 
     def tau(self, t: int, ue: UE, periodic: bool) -> int:
-        """TAU from idle (new TA, new GUTI; or periodic, same GUTI), then release."""
+        """TAU from idle (new TA, new GUTI; or periodic, same GUTI), then release (in an NR
+        cell: a mobility or periodic registration)."""
+        if ue.cell.rat == "nr":
+            return self.nr.update(t, ue, periodic)
         self._connect(ue)
         s1, cell = self.s1, ue.cell
         t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
@@ -221,7 +294,16 @@ class Core:
                                                ue.cell))
 
     def handover(self, t: int, ue: UE, cell: CellSpec) -> int:
-        """Connected move: Location Report within an eNB, X2 path switch between eNBs."""
+        """Connected move: Location Report within an eNB, X2 path switch between eNBs (the
+        same over Xn between NR cells).  Into a cell of the other RAT the connection is
+        released (redirection) and the phone updates its registration there from idle
+        (TAU, or mobility registration), ending idle."""
+        if cell.rat != ue.cell.rat:
+            t = self.release(t, ue, ("radioNetwork", "user-inactivity"))
+            ue.cell = cell
+            return self.tau(t, ue, periodic=cell.tac == ue.reg_tac)
+        if cell.rat == "nr":
+            return self.nr.handover(t, ue, cell)
         s1, same_enb = self.s1, cell.enb_id == ue.cell.enb_id
         ue.cell = cell
         if same_enb:
@@ -247,6 +329,8 @@ class Core:
 
     def release(self, t: int, ue: UE, cause: tuple, requested: bool = True) -> int:
         """Release of the connection (asked by the eNB after inactivity when `requested`)."""
+        if ue.cell.rat == "nr":
+            return self.nr.release(t, ue, cause, requested)
         s1 = self.s1
         if requested:
             t = self._ue_say(t, ue, True, "UEContextReleaseRequest",
@@ -260,7 +344,10 @@ class Core:
         return t
 
     def detach(self, t: int, ue: UE) -> int:
-        """Power-off: Detach Request (switch off) in the current connection or a new one."""
+        """Power-off: Detach Request (switch off) in the current connection or a new one
+        (in an NR cell: deregistration)."""
+        if ue.cell.rat == "nr":
+            return self.nr.deregister(t, ue)
         req = self.nas.detach_request_switch_off(ue.guti, self._ksi)
         then = self.peers.detach(ue.index, ue.phone.imsi)  # Delete Session, perhaps Purge-UE
         if ue.connected:

@@ -41,7 +41,9 @@ class Zone:
 
 @dataclass(frozen=True, slots=True)
 class CellSpec:
-    """One E-UTRAN cell: sector `sector` of eNB `enb_id`; ECI = enb_id << 8 | sector."""
+    """One cell: sector `sector` of base station `enb_id`, an E-UTRAN cell (`rat` "lte",
+    ECI = enb_id << 8 | sector) or an NR cell of a gNB (`rat` "nr", NCI = enb_id << 12 |
+    sector: a 24-bit gNB ID)."""
 
     enb_id: int
     sector: int
@@ -50,22 +52,26 @@ class CellSpec:
     lon: float
     lat: float
     azimuth: int
+    rat: str = "lte"
 
     @property
     def eci(self) -> int:
-        """28-bit E-UTRAN cell identity (TS 36.413 §9.2.1.38)."""
-        return (self.enb_id << 8) | self.sector
+        """The cell identity of its RAT: the 28-bit E-UTRAN cell identity (TS 36.413
+        §9.2.1.38), or the 36-bit NR cell identity of an NR cell (TS 38.413 §9.3.1.7)."""
+        return (self.enb_id << 12 if self.rat == "nr" else self.enb_id << 8) | self.sector
 
 
 @dataclass(frozen=True, slots=True)
 class Enb:
-    """An eNodeB: its S1 address and its cells."""
+    """An eNodeB (`rat` "lte": S1 to the MME) or a gNB (`rat` "nr": NG to the AMF, which is
+    the same node as the MME here): its address and its cells."""
 
     id: int
     name: str
     ip: str
     tac: int
     cells: tuple[CellSpec, ...]
+    rat: str = "lte"
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +336,9 @@ def _polygon(f: Fields) -> tuple[tuple[float, float], ...] | None:
 
 
 def _enb(f: Fields, zones: set[str], net: Network) -> Enb:
-    enb_id, tac = f.integer("id", 0, (1 << 20) - 1), f.integer("tac", 1, 0xFFFE)
+    rat = f.text("rat", "lte", ("lte", "nr"))
+    enb_id = f.integer("id", 0, (1 << 24 if rat == "nr" else 1 << 20) - 1)
+    tac = f.integer("tac", 1, 0xFFFE)
     name, ip = f.text("name"), _ipv4(f, "ip")
     lon, lat = f.number("lon", -180, 180), f.number("lat", -90, 90)
     cells = []
@@ -339,11 +347,11 @@ def _enb(f: Fields, zones: set[str], net: Network) -> Enb:
         if zone not in zones:
             raise s.fail("zone", "must be the id of a [[zones]] entry", zone)
         cells.append(CellSpec(enb_id, s.integer("sector", 0, 255), tac, zone, lon, lat,
-                              s.integer("azimuth", 0, 359)))
+                              s.integer("azimuth", 0, 359), rat))
         s.done()
     _unique(f, "sectors", [c.sector for c in cells])
     f.done()
-    return Enb(enb_id, name, ip, tac, tuple(cells))
+    return Enb(enb_id, name, ip, tac, tuple(cells), rat)
 
 
 def _population(f: Fields) -> Population:

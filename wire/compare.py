@@ -39,7 +39,14 @@ def compare(doc: dict, truth: dict, min_people: float) -> list[str]:
             continue
         err_v.append(abs((g["people"] if g else 0.0) - r["people"]) / r["people"])
         cover_v.append(bool(g) and g["ci95"][0] <= r["people"] <= g["ci95"][1])
-    lines = [
+    lines = []
+    if "cell_presence" in doc and "cell_presence" in truth:
+        got_n = sum(r["devices"] or 0 for r in doc["cell_presence"])
+        want_n = sum(r["devices"] for r in truth["cell_presence"])
+        lines.append(f"operator   device-bins report {got_n:,} / truth {want_n:,}"
+                     f" ({100 * (got_n - want_n) / max(want_n, 1):+.1f} %: what the collector"
+                     " saw of the operator's phones)")
+    lines += [
         f"presence   zone-hours >= {min_people:g} people: {len(ape_big)}, MAPE {_pct(ape_big)};"
         f" all {len(ape_all)}: MAPE {_pct(ape_all)},"
         f" median APE {100 * statistics.median(ape_all) if ape_all else 0:.1f} %",

@@ -116,13 +116,16 @@ def _order(row: dict) -> tuple:
     return (row.get("start", row.get("date", "")), row["zone"], row.get("end", ""))
 
 
-def new_report(cell_presence: list[dict], zone_devices: list[dict] | None = None,
+def new_report(cell_presence: list[dict] | None, zone_devices: list[dict] | None = None,
                **sections: list[dict]) -> dict:
     """A report/truth document, rows sorted by (start, plmn, tac, cell) and by zone; any
     further section (`presence`, `visitors`, `residents`, `overnight`) under its own name,
-    sorted by (start or date, zone)."""
-    rows = sorted(cell_presence, key=lambda r: (r["start"], r["plmn"], r["tac"], r["cell"]))
-    doc = {"schema": SCHEMA, "cell_presence": rows}
+    sorted by (start or date, zone).  A section given as None is left out (a report without
+    `--raw` has no `cell_presence` nor `zone_devices`)."""
+    doc: dict = {"schema": SCHEMA}
+    if cell_presence is not None:
+        doc["cell_presence"] = sorted(cell_presence, key=lambda r: (r["start"], r["plmn"],
+                                                                    r["tac"], r["cell"]))
     if zone_devices is not None:
         doc["zone_devices"] = sorted(zone_devices, key=lambda r: (r["start"], r["zone"]))
     for name, section in sections.items():

@@ -1,8 +1,8 @@
 """Versioned tally messages between collector and aggregator (DESIGN.md, "Transport").
 
-A batch is a msgpack map; version 3:
+A batch is a msgpack map; version 4:
 
-    {"v": 3, "kind": "tally", "collector": "lyon-mme-1", "epoch": 1764338400, "seq": 7,
+    {"v": 4, "kind": "tally", "collector": "lyon-mme-1", "epoch": 1764338400, "seq": 7,
      "bin_seconds": 900,
      "presence": [[bin_start, "00101", tac, cell, segment, devices], ...],
      "sketches": [[hour_start, "00101", tac, cell, segment, hll_bytes], ...],
@@ -10,7 +10,7 @@ A batch is a msgpack map; version 3:
      "overnight": [[day, "00101", zone, segment, devices], ...],
      "recurrence": [[day, "00101", zone, segment, recurrence, devices], ...],
      "flows": [[bin_start, "00101", from_zone, to_zone, segment, devices], ...],
-     "residents": [[day_start, "00101", home_zone, devices], ...]}
+     "residents": [[day_start, "00101", home_zone, age_band, devices], ...]}
 
 `bin_start` is seconds since the epoch (UTC), a multiple of `bin_seconds`;
 `plmn` is the MCCMNC digits of the cell; `cell` the 28-bit ECI or 36-bit NCI;
@@ -41,15 +41,21 @@ each list optional on decode (absent: empty), always written by `encode_batch`:
   `day_start` (emitted once a day after the night window closes and at the end of a
   replay: the latest row of a day is the one that counts).
 
+Version 4 adds the age band to the residents rows: `age_band` is one of the census bands
+(`wire.reference.AGE_BANDS`: "0-14", "15-29", "30-44", "45-59", "60-74", "75+") from the
+operator's subscriber profiles (`collector --profiles`), or "" for residents without a
+profile or with an unknown band; a zone's residents are the sum over its bands.
+
 Version 1 batches (presence rows without a segment,
 read as "unknown"; no sketches) are still accepted, so a spool written before an
-upgrade is delivered; version 2 batches (no zone tallies) too.
+upgrade is delivered; version 2 batches (no zone tallies) and version 3 batches (residents
+without age band: read as "") too.
 Every batch is keyed by (collector, epoch, seq); `epoch` names the sequence
 space (a new one each time a collector starts without a saved sequence).
 
 The aggregator answers each batch with an acknowledgement map:
 
-    {"v": 2, "kind": "ack", "collector": ..., "epoch": ..., "seq": ...,
+    {"v": 3, "kind": "ack", "collector": ..., "epoch": ..., "seq": ...,
      "status": "stored" | "duplicate" | "rejected", "reason": null | "<reason>"}
 
 Decoders here never raise on bad bytes: they return (None, reason) with a
@@ -64,8 +70,11 @@ from dataclasses import dataclass
 import datasketches
 import msgpack
 
-VERSION = 3
-VERSIONS = (1, 2, 3)  # accepted on decode
+from wire.reference import AGE_BANDS
+
+VERSION = 4
+VERSIONS = (1, 2, 3, 4)  # accepted on decode
+ACK_VERSION = 3  # acks are unchanged since version 3: collectors of version 3 read them
 SKETCH_LG_K = 12
 SKETCH_SECONDS = 3600
 MAX_SKETCH_BYTES = 4096  # an HLL_4 lgK 12 sketch serialises to at most ~2.1 KB
@@ -81,6 +90,7 @@ _PLMN_RE = re.compile(r"^[0-9]{5,6}$")
 _SEGMENT_RE = re.compile(r"^(domestic|unknown|[A-Z]{2})$")
 _SEGMENT_V3_RE = re.compile(r"^(domestic|unknown|[A-Z]{2}|home:[a-z0-9][a-z0-9-]{0,63})$")
 ZONE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+RESIDENT_BANDS = ("", *AGE_BANDS)  # "": no profile, or an unknown band
 DAY = 86400
 DWELL_CLASSES = ("lt30m", "30m-1h", "1h-2h", "2h-4h", "ge4h")
 DWELL_LIMITS = (1800, 3600, 7200, 14400)  # seconds: upper bounds of the first four classes
@@ -161,12 +171,14 @@ class FlowRow:
 
 @dataclass(frozen=True, slots=True)
 class ResidentRow:
-    """Devices whose detected home is one zone, as of one UTC day."""
+    """Devices whose detected home is one zone, of one age band ("": unknown), as of one
+    UTC day."""
 
     day_start: int
     plmn: str
     zone: str
     devices: int
+    age_band: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +210,7 @@ class TallyBatch:
 
 
 def encode_batch(batch: TallyBatch) -> bytes:
-    """msgpack bytes of a batch (version 3)."""
+    """msgpack bytes of a batch (version 4)."""
     return msgpack.packb({
         "v": VERSION, "kind": "tally", "collector": batch.collector,
         "epoch": batch.epoch, "seq": batch.seq, "bin_seconds": batch.bin_seconds,
@@ -212,7 +224,8 @@ def encode_batch(batch: TallyBatch) -> bytes:
                        for r in batch.recurrence],
         "flows": [[r.bin_start, r.plmn, r.origin, r.destination, r.segment, r.devices]
                   for r in batch.flows],
-        "residents": [[r.day_start, r.plmn, r.zone, r.devices] for r in batch.residents],
+        "residents": [[r.day_start, r.plmn, r.zone, r.age_band, r.devices]
+                      for r in batch.residents],
     }, use_bin_type=True)
 
 
@@ -302,12 +315,18 @@ def _flow_row(raw: list, bin_seconds: int) -> FlowRow | None:
 
 
 def _resident_row(raw: list, _bin_seconds: int) -> ResidentRow | None:
-    day, plmn, zone, n = raw
-    ok = _zone_place(day, plmn, zone, DAY) and _count(n)
-    return ResidentRow(*raw) if ok else None
+    """A version 4 row [day, plmn, zone, age band, devices], or a version 3 one without
+    the band (4 items)."""
+    if len(raw) == 4:
+        raw = [*raw[:3], "", raw[3]]
+    day, plmn, zone, band, n = raw
+    ok = (_zone_place(day, plmn, zone, DAY) and isinstance(band, str)
+          and band in RESIDENT_BANDS and _count(n))
+    return ResidentRow(day, plmn, zone, n, band) if ok else None
 
 
-# version 3 zone tallies: field -> (row length, row reader)
+# version 3 zone tallies: field -> (row length, row reader); residents rows have 5 items
+# from version 4 on
 _ZONE_KINDS = {
     "stays": (6, _stay_row),
     "overnight": (5, _overnight_row),
@@ -365,6 +384,7 @@ def decode_batch(data: bytes) -> tuple[TallyBatch | None, str | None]:
     zone_rows: dict[str, tuple] = {}
     for kind, (size, read) in _ZONE_KINDS.items():
         out = []
+        size += kind == "residents" and version >= 4
         for raw in zone_raw[kind]:
             row = read(raw, bin_seconds) if isinstance(raw, list) and len(raw) == size else None
             if row is None:
@@ -378,7 +398,7 @@ def decode_batch(data: bytes) -> tuple[TallyBatch | None, str | None]:
 def encode_ack(key: tuple[str, int, int], status: str, reason: str | None = None) -> bytes:
     """msgpack bytes of an acknowledgement for the batch `key`."""
     collector, epoch, seq = key
-    return msgpack.packb({"v": VERSION, "kind": "ack", "collector": collector,
+    return msgpack.packb({"v": ACK_VERSION, "kind": "ack", "collector": collector,
                           "epoch": epoch, "seq": seq, "status": status, "reason": reason})
 
 

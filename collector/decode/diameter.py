@@ -13,7 +13,8 @@ An event is made for a message that carries an identity (IMSI, MSISDN), a
 location or a Visited-PLMN-Id: the rows tshark reports (captures/README.md).
 Visited-PLMN-Id is the PLMN of the serving MME, not of a location: `plmn` stays
 that of a 3GPP-User-Location-Info, as tshark's `plmn` column.  MSISDNs are
-dropped on the spot.  Identities are pseudonymised here: raw digits exist only
+dropped on the spot; of an IMEI (Terminal-Information of S6a ULR, S13 ECR) only its
+TAC is kept.  Identities are pseudonymised here: raw digits exist only
 inside one call, and the Session-Id is kept only as a keyed hash.
 """
 
@@ -36,7 +37,7 @@ from collector.decode.diameter_commands import (
     USER_NAME_IS_IMSI,
     command_name,
 )
-from collector.decode.plmn import decode_plmn, imsi_digits_ok
+from collector.decode.plmn import decode_plmn, imsi_digits_ok, tac_of_digits
 from collector.events import SignallingEvent
 from collector.identity import Correlator, Subscriber
 
@@ -45,8 +46,9 @@ SUBSCRIPTION_ID_TYPE, SUBSCRIPTION_ID_DATA = (0, 450), (0, 444)
 MSISDN = (VENDOR_3GPP, 701)             # TS 29.329 §6.3.2, in Subscription-Data (TS 29.272 §7.3.2)
 VISITED_PLMN_ID = (VENDOR_3GPP, 1407)   # TS 29.272 §7.3.9
 USER_LOCATION_INFO = (VENDOR_3GPP, 22)  # 3GPP-User-Location-Info, TS 29.061 §16.4.7.2
+IMEI = (VENDOR_3GPP, 1402)              # TS 29.272 §7.3.4, in Terminal-Information (§7.3.3)
 WANTED = frozenset(avp_key(*k) for k in (SESSION_ID, USER_NAME, SUBSCRIPTION_ID, CC_REQUEST_TYPE,
-                                         MSISDN, VISITED_PLMN_ID, USER_LOCATION_INFO))
+                                         MSISDN, VISITED_PLMN_ID, USER_LOCATION_INFO, IMEI))
 END_USER_E164, END_USER_IMSI = 0, 1     # Subscription-Id-Type (RFC 4006 §8.47)
 # Geographic Location Type (TS 29.061 §16.4.7.2; TAI and ECGI as TS 29.274 §8.21.4-5)
 ULI_TAI, ULI_ECGI, ULI_TAI_ECGI = 128, 129, 130
@@ -60,7 +62,7 @@ class DiameterFacts:
     """
 
     __slots__ = ("name", "request", "command", "application", "session", "named", "subscriber",
-                 "visited_plmn", "plmn", "tac", "cell", "cc_request_type")
+                 "visited_plmn", "plmn", "tac", "cell", "cc_request_type", "imei_tac")
 
     def __init__(self, name: str, request: bool, command: int, application: int) -> None:
         self.name, self.request = name, request
@@ -73,6 +75,7 @@ class DiameterFacts:
         self.tac: int | None = None
         self.cell: int | None = None
         self.cc_request_type: int | None = None
+        self.imei_tac: str | None = None  # TAC of the IMEI AVP (its other digits never kept)
 
     @property
     def located(self) -> bool:
@@ -111,7 +114,8 @@ class DiameterDecoder:
         event = SignallingEvent(
             frame, time, "diameter", facts.name, subscriber=sub.pseudonym if sub else None,
             home_mcc=sub.home_mcc if sub else None, plmn=facts.plmn, tac=facts.tac,
-            cell=facts.cell, rat="eutran" if facts.cell is not None else None)
+            cell=facts.cell, rat="eutran" if facts.cell is not None else None,
+            imei_tac=facts.imei_tac)
         return [event], reason
 
     def facts(self, payload: bytes) -> tuple[DiameterFacts, str | None] | str:
@@ -148,6 +152,8 @@ class DiameterDecoder:
                 f.visited_plmn = decode_plmn(data) or ""
         elif key == USER_LOCATION_INFO:
             return _user_location(f, data)
+        elif key == IMEI:  # UTF8String of the IMEI's 14 first digits (TS 23.003 §6.2.1)
+            f.imei_tac = f.imei_tac or tac_of_digits(data)
         elif key == CC_REQUEST_TYPE and len(data) == 4 and f.cc_request_type is None:
             f.cc_request_type = int.from_bytes(data, "big")
         return None

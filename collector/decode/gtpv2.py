@@ -18,8 +18,8 @@ The receiver is the message's destination address when the caller gives it
 port for an initial message, the other end for a triggered one (§4.2.2), and either
 end when both use port 2123, accepted only when the ends do not disagree.
 
-Identities are pseudonymised here; raw IMSI digits exist only inside one call, and
-MSISDN/MEI digits are never read.
+Identities are pseudonymised here; raw IMSI digits exist only inside one call, MSISDN
+digits are never read, and of the MEI only the TAC (`SignallingEvent.imei_tac`).
 """
 
 from __future__ import annotations
@@ -142,7 +142,8 @@ class GTPv2Decoder:
         return SignallingEvent(
             frame, now, "gtpv2", name, subscriber=sub.pseudonym if sub else None,
             home_mcc=sub.home_mcc if sub else None, plmn=facts.plmn, tac=facts.tac,
-            cell=facts.cell, rat="eutran" if facts.cell is not None else None), reason
+            cell=facts.cell, rat="eutran" if facts.cell is not None else None,
+            imei_tac=facts.imei_tac), reason
 
     def _carried(self, facts: GTPv2Facts) -> tuple[Subscriber | None, str | None]:
         """The subscriber of the IMSI IE (§8.3, TBCD digits), if any and valid."""

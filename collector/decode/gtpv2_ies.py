@@ -6,7 +6,8 @@ F-TEID interface types §8.22), so none is written here; the IE type numbers bel
 are checked against pycrate's IE table by the unit tests.
 
 Privacy: the IMSI octets are kept only in the `GTPv2Facts` of one decode call (its
-repr never shows them); the MSISDN and MEI values are skipped unread (DESIGN.md).
+repr never shows them); the MSISDN value is skipped unread, and of the MEI only the
+first 4 octets (the 8-digit TAC) are read (DESIGN.md).
 
 The ULI IE (§8.21, up to Rel-18) has no NR field: its flags name CGI, SAI, RAI, TAI,
 ECGI, LAI and (extended) macro eNodeB ids only.  The NR forms (5GS TAI, NCGI) exist
@@ -20,13 +21,13 @@ from importlib import import_module
 from typing import NamedTuple
 
 import collector.decode.pycrate_libs  # noqa: F401  (quiet pycrate loggers before importing it)
-from collector.decode.plmn import decode_plmn
+from collector.decode.plmn import decode_plmn, tac_of_tbcd
 
 GTPC = import_module("pycrate_mobile.TS29274_GTPC")
 
 # §8.1 Table 8.1-1 Information Element types (the ones read)
 IMSI = 1               # §8.3
-MEI = 75               # §8.10 (skipped unread)
+MEI = 75               # §8.10 (only its TAC read)
 MSISDN = 76            # §8.11 (skipped unread)
 RAT_TYPE = 82          # §8.17
 SERVING_NETWORK = 83   # §8.18
@@ -35,7 +36,7 @@ F_TEID = 87            # §8.22
 BEARER_CONTEXT = 93    # §8.28, grouped
 PDN_CONNECTION = 109   # §8.39, grouped (Context Response, Forward Relocation Request)
 GROUPED = frozenset({BEARER_CONTEXT, PDN_CONNECTION})
-_READ = frozenset({IMSI, MSISDN, RAT_TYPE, SERVING_NETWORK, ULI, F_TEID}) | GROUPED
+_READ = frozenset({IMSI, MEI, MSISDN, RAT_TYPE, SERVING_NETWORK, ULI, F_TEID}) | GROUPED
 _READ_INSIDE = frozenset({F_TEID}) | GROUPED  # what a grouped IE is read for
 _MAX_DEPTH = 2         # a PDN Connection holds Bearer Contexts, which hold no grouped IE
 
@@ -107,11 +108,13 @@ class GTPv2Facts:
     malformed and skipped.
     """
 
-    __slots__ = ("imsi", "msisdn", "plmn", "tac", "cell", "serving", "rat_type", "fteids", "bad")
+    __slots__ = ("imsi", "msisdn", "imei_tac", "plmn", "tac", "cell", "serving", "rat_type",
+                 "fteids", "bad")
 
     def __init__(self) -> None:
         self.imsi: bytes | None = None      # TBCD octets; pseudonymised by the decoder
         self.msisdn = False                 # present (its digits are never read)
+        self.imei_tac: str | None = None    # TAC of the MEI (the other digits never read)
         self.plmn: str | None = None
         self.tac: int | None = None
         self.cell: int | None = None        # 28-bit E-UTRAN cell identity
@@ -158,6 +161,8 @@ def _read_ie(f: GTPv2Facts, kind: int, value: bytes, depth: int) -> None:
         f.imsi = value if f.imsi is None else f.imsi
     elif kind == MSISDN:
         f.msisdn = True
+    elif kind == MEI:  # TBCD digits (§8.10), an IMEI or IMEISV: the TAC only
+        f.imei_tac = f.imei_tac or tac_of_tbcd(value[:4])
     elif kind == ULI:
         f.bad |= not _read_uli(f, value)
     elif kind == SERVING_NETWORK:

@@ -23,13 +23,14 @@ from collections.abc import Callable
 from importlib import import_module
 
 import collector.decode.pycrate_libs  # noqa: F401  (quiet pycrate loggers before importing it)
-from collector.decode.plmn import decode_plmn, decode_tbcd, imsi_digits_ok
+from collector.decode.plmn import decode_plmn, decode_tbcd, imsi_digits_ok, tac_of_digits
 from collector.identity import Subscriber
 
 NAS5G = import_module("pycrate_mobile.NAS5G")  # not in pycrate_libs (yet)
 
 # §9.11.3.4 5GS mobile identity: type of identity
-SUCI, GUTI, S_TMSI = 1, 2, 4
+SUCI, GUTI, IMEI, S_TMSI, IMEISV = 1, 2, 3, 4, 5
+EQUIPMENT = (IMEI, IMEISV)  # only their TAC is kept (DESIGN.md), the other digits dropped
 SUPI_FORMAT_IMSI = 0  # §9.11.3.4: SUPI format of a SUCI
 NULL_SCHEME = 0       # TS 33.501 Annex C.1: protection scheme identifier of the null scheme
 
@@ -40,6 +41,9 @@ UE_IDENTITY_IES = {
     "5GMMIdentityResponse": ("5GSID",),               # §8.2.22 IDENTITY RESPONSE
     "5GMMServiceRequest": ("5GSID",),                 # §8.2.16 SERVICE REQUEST (5G-S-TMSI)
 }
+# IEs holding the UE's equipment identity (§8.2.26 SECURITY MODE COMPLETE: IMEISV, and a
+# non-IMEISV PEI, 5GS mobile identities)
+EQUIPMENT_IES = {"5GMMSecurityModeComplete": ("IMEISV", "PEI")}
 # IEs holding a 5G-GUTI the network allocates to the UE
 ALLOCATED_GUTI_IES = {
     "5GMMRegistrationAccept": "GUTI",                 # §8.2.7 REGISTRATION ACCEPT
@@ -58,7 +62,8 @@ _MAX_NESTING = 2  # a container inside a container is not valid NAS; stop there
 class NAS5GSInfo:
     """What one 5GS NAS message tells: its name, the UE identity, 5G-GUTIs, de-registration."""
 
-    __slots__ = ("name", "mm", "subscriber", "tmsi", "new_tmsi", "suci", "concealed", "off")
+    __slots__ = ("name", "mm", "subscriber", "tmsi", "new_tmsi", "suci", "concealed", "off",
+                 "imei_tac")
 
     def __init__(self, name: str, mm: bool) -> None:
         self.name = name                                   # spec-style, e.g. 'RegistrationRequest'
@@ -69,6 +74,7 @@ class NAS5GSInfo:
         self.suci = False                                  # carries a SUCI, whatever its scheme
         self.concealed = False                             # carries a SUCI of a non-null scheme
         self.off = False
+        self.imei_tac: str | None = None                   # TAC of an IMEI / IMEISV it carries
 
     @property
     def has_identity(self) -> bool:
@@ -77,7 +83,8 @@ class NAS5GSInfo:
 
     def __repr__(self) -> str:
         return (f"NAS5GSInfo({self.name!r}, subscriber={self.subscriber!r}, tmsi={self.tmsi!r}, "
-                f"new_tmsi={self.new_tmsi!r}, concealed={self.concealed}, off={self.off})")
+                f"new_tmsi={self.new_tmsi!r}, concealed={self.concealed}, off={self.off}, "
+                f"imei_tac={self.imei_tac!r})")
 
 
 def spec_name(pycrate_name: str) -> str:
@@ -121,6 +128,10 @@ class NAS5GSDecoder:
             ident = _present(msg, ie_name)
             if ident is not None:
                 self._read_identity(ident[-1], info)
+        for ie_name in EQUIPMENT_IES.get(cls, ()):
+            ident = _present(msg, ie_name)
+            if ident is not None and _identity_type(ident[-1]) in EQUIPMENT:
+                info.imei_tac = info.imei_tac or _equipment_tac(ident[-1])
         guti = _present(msg, ALLOCATED_GUTI_IES.get(cls))
         if guti is not None and _identity_type(guti[-1]) == GUTI:
             info.new_tmsi = _s_tmsi(guti[-1])
@@ -133,9 +144,12 @@ class NAS5GSDecoder:
                 self._read(inner, info, depth + 1)
 
     def _read_identity(self, fgsid, info: NAS5GSInfo) -> None:
-        """Fill `info` from a 5GS mobile identity (§9.11.3.4); IMEI/IMEISV/MAC are dropped."""
+        """Fill `info` from a 5GS mobile identity (§9.11.3.4); of an IMEI/IMEISV only the TAC
+        is kept, a MAC address or EUI-64 is dropped."""
         kind = _identity_type(fgsid)
-        if kind in (GUTI, S_TMSI):
+        if kind in EQUIPMENT:
+            info.imei_tac = info.imei_tac or _equipment_tac(fgsid)
+        elif kind in (GUTI, S_TMSI):
             info.tmsi = info.tmsi or _s_tmsi(fgsid)
         elif kind == SUCI:
             info.suci = True
@@ -175,6 +189,14 @@ def _identity_type(fgsid) -> int | None:
     (pycrate keeps an IE it cannot decode, e.g. some NAI SUCIs, as a plain buffer)."""
     fields = getattr(fgsid, "_by_name", None)
     return fgsid["Type"].get_val() if fields and "Type" in fields else None
+
+
+def _equipment_tac(fgsid) -> str | None:
+    """TAC of an IMEI/IMEISV 5GS mobile identity; pycrate writes digit 1 as a number (0xA-0xF
+    as two characters): it must be a digit."""
+    if fgsid["Digit1"].get_val() > 9:
+        return None
+    return tac_of_digits(fgsid.decode()[1])
 
 
 def _s_tmsi(fgsid) -> tuple[int, int, int]:

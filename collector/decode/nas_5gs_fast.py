@@ -29,6 +29,8 @@ from collector.decode.aper_bits import Doubt
 from collector.decode.nas_5gs import (
     ALLOCATED_GUTI_IES,
     CONTAINER_IE,
+    EQUIPMENT,
+    EQUIPMENT_IES,
     GUTI,
     LEAVING,
     NAS5G,
@@ -42,7 +44,7 @@ from collector.decode.nas_5gs import (
 )
 from collector.decode.nas_eps_fast import walk
 from collector.decode.nas_eps_layout import Layout
-from collector.decode.plmn import decode_plmn, decode_tbcd, imsi_digits_ok
+from collector.decode.plmn import decode_plmn, decode_tbcd, imsi_digits_ok, tac_of_identity
 from collector.identity import Subscriber
 
 EPD_5GMM, EPD_5GSM = 0x7E, 0x2E           # §9.2 extended protocol discriminator
@@ -59,15 +61,16 @@ _NAI_FORMATS = (1, 2, 3)                  # pycrate reads these SUCI formats as 
 class _Message:
     """A message type compiled for the walker, with what the decoder reads of it."""
 
-    __slots__ = ("layout", "name", "mm", "ids", "guti", "container", "leaving")
+    __slots__ = ("layout", "name", "mm", "ids", "equipment", "guti", "container", "leaving")
 
     def __init__(self, cls) -> None:
         msg = cls()
         pycrate_name = msg._name
         self.name, self.mm = spec_name(pycrate_name), pycrate_name.startswith("5GMM")
         self.ids = UE_IDENTITY_IES.get(pycrate_name, ())
+        self.equipment = EQUIPMENT_IES.get(pycrate_name, ())
         self.guti = ALLOCATED_GUTI_IES.get(pycrate_name)
-        roles = set(self.ids) | {self.guti, CONTAINER_IE}
+        roles = set(self.ids) | set(self.equipment) | {self.guti, CONTAINER_IE}
         self.layout = Layout(pycrate_name, *_layout(msg, roles))
         self.container = any(o[3] == CONTAINER_IE for o in self.layout.optional)
         self.leaving = pycrate_name in LEAVING
@@ -158,6 +161,10 @@ class FiveGSNASReader:
             span = roles.get(ie_name)
             if span is not None:
                 self._identity(buf[span[0]:span[1]], info)
+        for ie_name in message.equipment:
+            span = roles.get(ie_name)
+            if span is not None and span[1] > span[0] and buf[span[0]] & 7 in EQUIPMENT:
+                info.imei_tac = info.imei_tac or tac_of_identity(buf[span[0]:span[1]])
         span = roles.get(message.guti) if message.guti else None
         if span is not None:
             value = buf[span[0]:span[1]]
@@ -172,11 +179,14 @@ class FiveGSNASReader:
                 self._read(inner, found[0], found[1], info, depth + 1)
 
     def _identity(self, value: bytes, info: NAS5GSInfo) -> None:
-        """Fill `info` from a 5GS mobile identity value (§9.11.3.4); IMEI/IMEISV/MAC dropped."""
+        """Fill `info` from a 5GS mobile identity value (§9.11.3.4); of an IMEI/IMEISV only the
+        TAC is read, a MAC address or EUI-64 is dropped."""
         if not value:
             raise Doubt("empty identity")
         kind = value[0] & 7
-        if kind == GUTI:
+        if kind in EQUIPMENT:
+            info.imei_tac = info.imei_tac or tac_of_identity(value)
+        elif kind == GUTI:
             info.tmsi = info.tmsi or _guti(value)
         elif kind == S_TMSI:
             if len(value) != 7:

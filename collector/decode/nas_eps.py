@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from collector.decode.plmn import imsi_digits_ok
+from collector.decode.plmn import imsi_digits_ok, tac_of_digits
 from collector.decode.pycrate_libs import NASLTE
 from collector.identity import Subscriber
 
@@ -28,6 +28,11 @@ UE_IDENTITY_IES = {
     "EMMIdentityResponse": "ID",                 # §8.2.19 IDENTITY RESPONSE, mobile identity
     "EMMTrackingAreaUpdateRequest": "OldGUTI",   # §8.2.29 TRACKING AREA UPDATE REQUEST
 }
+# IEs holding the UE's IMEISV (§8.2.21 SECURITY MODE COMPLETE, TS 24.008 mobile identity)
+IMEISV_IES = {"EMMSecurityModeComplete": "IMEISV"}
+# equipment identity types: §9.9.3.12 EPS mobile identity (IMEI), TS 24.008 §10.5.1.4 (IMEI,
+# IMEISV); only their TAC is kept (DESIGN.md), the other digits are dropped on the spot
+EQUIPMENT = {"EPSID": (3,), "ID": (IMEI, IMEISV), "IMEISV": (IMEI, IMEISV)}
 # IEs holding a GUTI the network allocates to the UE
 ALLOCATED_GUTI_IES = {
     "EMMAttachAccept": "GUTI",                   # §8.2.1 ATTACH ACCEPT
@@ -55,7 +60,7 @@ _CIPHERED_HEADERS = (2, 4)
 class NASInfo:
     """What one NAS message tells: its name, the UE identity, GUTIs, TAIs, detach."""
 
-    __slots__ = ("name", "emm", "subscriber", "tmsi", "new_tmsi", "has_tai", "off")
+    __slots__ = ("name", "emm", "subscriber", "tmsi", "new_tmsi", "has_tai", "off", "imei_tac")
 
     def __init__(self, name: str, emm: bool) -> None:
         self.name = name                              # spec-style name, e.g. 'AttachRequest'
@@ -65,6 +70,7 @@ class NASInfo:
         self.new_tmsi: tuple[int, int] | None = None  # (MMEC, M-TMSI) allocated to the UE
         self.has_tai = False
         self.off = False
+        self.imei_tac: str | None = None              # TAC of an IMEI / IMEISV it carries
 
     @property
     def has_identity(self) -> bool:
@@ -73,7 +79,8 @@ class NASInfo:
 
     def __repr__(self) -> str:
         return (f"NASInfo({self.name!r}, subscriber={self.subscriber!r}, tmsi={self.tmsi!r}, "
-                f"new_tmsi={self.new_tmsi!r}, has_tai={self.has_tai}, off={self.off})")
+                f"new_tmsi={self.new_tmsi!r}, has_tai={self.has_tai}, off={self.off}, "
+                f"imei_tac={self.imei_tac!r})")
 
 
 def spec_name(pycrate_name: str) -> str:
@@ -115,7 +122,10 @@ class NASEPSDecoder:
 
     def _read(self, msg, info: NASInfo) -> None:
         cls = msg._name
-        ident = _decoded(msg, UE_IDENTITY_IES.get(cls))
+        name = UE_IDENTITY_IES.get(cls)
+        ident = _decoded(msg, name)
+        info.imei_tac = _equipment_tac(msg, name, ident) or _equipment_tac(
+            msg, IMEISV_IES.get(cls), _decoded(msg, IMEISV_IES.get(cls)))
         if ident and ident[0] == IMSI and imsi_digits_ok(ident[1]):
             info.subscriber = Subscriber(self._pseudonymize(ident[1]), ident[1][:3])
         elif ident and ident[0] == GUTI:
@@ -133,6 +143,14 @@ def _present(msg, ie_name: str | None):
         return None
     ie = msg[ie_name]
     return None if ie.get_trans() else ie
+
+
+def _equipment_tac(msg, ie_name: str | None, ident: tuple | None) -> str | None:
+    """TAC of an IMEI/IMEISV identity IE (decoded as `ident`), else None.  pycrate writes
+    digit 1 as a number (an octet's 0xA-0xF as two characters): it must be a digit."""
+    if not ident or ident[0] not in EQUIPMENT.get(ie_name, ()) or msg[ie_name][-1][0].get_val() > 9:
+        return None
+    return tac_of_digits(ident[1])
 
 
 def _decoded(msg, ie_name: str | None) -> tuple | None:

@@ -40,7 +40,7 @@ from collector.decode.nas_eps_layout import (
     Layout,
     compile_table,
 )
-from collector.decode.plmn import imsi_digits_ok
+from collector.decode.plmn import imsi_digits_ok, tac_of_identity
 from collector.identity import Subscriber
 
 # type of identity: IMSI and GUTI (TS 24.301 §9.9.3.12, TS 24.008 §10.5.1.4), and the
@@ -114,7 +114,8 @@ def _digits(value: bytes) -> str:
 
 
 def _identity(value: bytes, eps: bool) -> tuple[int, object]:
-    """(IMSI, digits) | (GUTI, (MMEC, M-TMSI)) | (type, None) of an identity value.
+    """(IMSI, digits) | (GUTI, (MMEC, M-TMSI)) | (IMEI or IMEISV type, TAC or None) of an
+    identity value: of an IMEI/IMEISV only the TAC is read, the other digits never are.
 
     `eps`: an EPS mobile identity (§9.9.3.12: IMSI, IMEI, GUTI), else a TS 24.008
     mobile identity (§10.5.1.4: IMSI, IMEI, IMEISV).
@@ -125,7 +126,7 @@ def _identity(value: bytes, eps: bool) -> tuple[int, object]:
     if kind == IMSI:
         return IMSI, _digits(value)
     if kind in _EQUIPMENT[eps]:
-        return kind, None  # whatever its digits, pycrate decodes them
+        return kind, tac_of_identity(value)  # whatever its digits, pycrate decodes them
     if eps and kind == GUTI and len(value) == 11:
         # PLMN (3 octets), MME group id (2), MME code (1), M-TMSI (4)
         return GUTI, (value[6], int.from_bytes(value[7:11], "big"))
@@ -190,9 +191,16 @@ class EPSNASReader:
                 info.subscriber = Subscriber(self._pseudonymize(value), value[:3])
             elif kind == GUTI:
                 info.tmsi = value
+            elif kind != IMSI:
+                info.imei_tac = value
         span = roles.get("guti")
         if span is not None:
             kind, value = _identity(buf[span[0]:span[1]], True)
             if kind == GUTI:
                 info.new_tmsi = value
+        span = roles.get("imeisv")
+        if span is not None and info.imei_tac is None:
+            kind, value = _identity(buf[span[0]:span[1]], False)
+            if kind != IMSI:
+                info.imei_tac = value
         info.has_tai = "tai" in roles

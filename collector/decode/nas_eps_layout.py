@@ -12,7 +12,8 @@ One line per message type: its name, its mandatory IEs after the header (EMM:
                      TV 2 in the spec) so, and the reference path is pycrate's
     @role      an IE the decoder reads: @id EPS mobile identity of the UE (§9.9.3.12),
                @mi mobile identity (TS 24.008 §10.5.1.4), @guti GUTI allocated (§9.9.3.12),
-               @tai tracking area identities (§9.9.3.32-33)
+               @tai tracking area identities (§9.9.3.32-33), @imeisv the UE's IMEISV
+               (TS 24.008 §10.5.1.4)
 
 Names are pycrate's class names less the EMM/ESM prefix the spec lacks, as
 `nas_eps.spec_name` writes them (the `nas` field of `collector inspect`).  The
@@ -53,7 +54,7 @@ EMM = {
     0x56: ("IdentityResponse", "LV@mi", ""),  # §8.2.19
     0x5C: ("AuthenticationFailure", "1", "30"),  # §8.2.5
     0x5D: ("SecurityModeCommand", "1 1 LV", "C- 55:5 56:5 4F 6F D-"),  # §8.2.20
-    0x5E: ("SecurityModeComplete", "", "23 79= 66"),  # §8.2.21
+    0x5E: ("SecurityModeComplete", "", "23@imeisv 79= 66"),  # §8.2.21
     0x5F: ("SecurityModeReject", "1", ""),  # §8.2.22
     0x60: ("EMMStatus", "1", ""),  # §8.2.14
     0x61: ("EMMInformation", "", "43 45 46:2 47:8 49"),  # §8.2.13

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import NamedTuple
 
-from collector.decode.aper import read_open, split_pdu
+from collector.decode.aper import read_open, split_ies, split_pdu
 from collector.decode.aper_bits import Doubt
 from collector.decode.nas_5gs import NAS5GSDecoder, NAS5GSInfo
 from collector.decode.nas_5gs_fast import FiveGSNASReader
@@ -67,6 +67,7 @@ class NGAPRead(NamedTuple):
     off: bool = False
     named: bool = False                     # an identity is carried (NGAP or NAS)
     reason: str | None = None               # a part dropped (NAS), the NGAP part kept
+    imei_tac: str | None = None             # TAC of an IMEI / IMEISV in the NAS (rest dropped)
 
     @property
     def located(self) -> bool:
@@ -80,7 +81,7 @@ def _read(name: str, f: NGAPFacts, nas: NAS5GSInfo | None, reason: str | None) -
                         f.s_tmsi, named=f.s_tmsi is not None, reason=reason)
     return NGAPRead(name, f.ran_id, f.amf_id, f.source_amf_id, f.plmn, f.tac, f.cell, f.rat,
                     f.s_tmsi, nas.name, nas.subscriber, nas.tmsi, nas.new_tmsi, nas.concealed,
-                    nas.off, f.s_tmsi is not None or nas.has_identity, reason)
+                    nas.off, f.s_tmsi is not None or nas.has_identity, reason, nas.imei_tac)
 
 
 def wanted_ies(body: bytes, wanted: dict) -> list[tuple[int, bytes]] | str:
@@ -165,7 +166,8 @@ class NGAPDecoder:
             return "unsupported"
         name, ie_types, readers = proc
         if not readers:  # a node-level procedure: no UE id, NAS-PDU or UE location in it
-            return NGAPRead(name)
+            ies = split_ies(head[2])  # nothing to read, but a malformed container is counted so
+            return ies if isinstance(ies, str) else NGAPRead(name)
         values = self._decode_ies(head[2], ie_types, readers)
         if isinstance(values, str):
             return values
@@ -186,7 +188,7 @@ class NGAPDecoder:
             frame, time, "ngap", read.name, nas=read.nas,
             subscriber=sub.pseudonym if sub else None, home_mcc=sub.home_mcc if sub else None,
             plmn=read.plmn, tac=read.tac, cell=read.cell, rat=read.rat, off=read.off,
-            target=read.name in HANDOVER_TARGET)
+            target=read.name in HANDOVER_TARGET, imei_tac=read.imei_tac)
         return [event], reason
 
     def _procedure(self, key: tuple[int, int]) -> tuple | None:
@@ -255,6 +257,7 @@ class NGAPDecoder:
                 main.suci = main.suci or other.suci
                 main.concealed = main.concealed or other.concealed
                 main.off = main.off or other.off
+                main.imei_tac = main.imei_tac or other.imei_tac
         return main, reason
 
     def _attribute(self, r: NGAPRead, assoc: Hashable, now: float) -> Subscriber | None:

@@ -64,3 +64,41 @@ def decode_cell_identity(bits: tuple[int, int]) -> int | None:
     """E-UTRAN cell identity (TS 36.413 §9.2.1.38, BIT STRING SIZE(28)) as an int."""
     value, length = bits
     return value if length == 28 else None
+
+
+# An IMEI / IMEISV (TS 23.003 §6.2) begins with its 8-digit type allocation code (TAC); the
+# TAC alone is kept (DESIGN.md "Pseudonymisation"), the other digits are never read.
+TAC_DIGITS = 8
+
+
+def tac_of_identity(value: bytes) -> str | None:
+    """TAC of an IMEI/IMEISV mobile identity value (TS 24.008 §10.5.1.4, TS 24.301 §9.9.3.12,
+    TS 24.501 §9.11.3.4: digit 1 in the high nibble of octet 1 beside odd/even and type, then
+    two digits an octet, low nibble first); None unless its first 8 digits are decimal."""
+    if len(value) < 5:
+        return None
+    nibbles = (value[0] >> 4, value[1] & 0xF, value[1] >> 4, value[2] & 0xF, value[2] >> 4,
+               value[3] & 0xF, value[3] >> 4, value[4] & 0xF)
+    if any(n > 9 for n in nibbles):
+        return None
+    return "".join(map(str, nibbles))
+
+
+def tac_of_tbcd(octets: bytes) -> str | None:
+    """TAC of an IMEI/IMEISV in TBCD (TS 29.274 §8.10 MEI: digit 1 in the low nibble of the
+    first octet); None unless its first 8 digits are decimal."""
+    if len(octets) < TAC_DIGITS // 2:
+        return None
+    nibbles = [n for o in octets[:TAC_DIGITS // 2] for n in (o & 0xF, o >> 4)]
+    if any(n > 9 for n in nibbles):
+        return None
+    return "".join(map(str, nibbles))
+
+
+def tac_of_digits(digits: str | bytes) -> str | None:
+    """TAC of an IMEI/IMEISV digit string (ASCII text or bytes, e.g. TS 29.272 §7.3.4 IMEI);
+    None unless it starts with 8 decimal digits."""
+    head = digits[:TAC_DIGITS]
+    if isinstance(head, bytes):
+        head = head.decode("ascii") if head.isdigit() else ""  # bytes.isdigit: ASCII only
+    return head if len(head) == TAC_DIGITS and head.isascii() and head.isdigit() else None

@@ -74,7 +74,7 @@ class _Plan:
         # no wanted IE (S1 SETUP, ...): no row, nothing to correlate; read no further
         self.empty = None if wanted else _NEW_TUPLE(S1APRead, (
             name, self.flags | F_EMPTY, None, None, None, None, None, None, None, (), None, None,
-            None, False, False, None))
+            None, False, False, None, None))
 
 
 class S1APDecoder:
@@ -161,8 +161,9 @@ class S1APDecoder:
         plan = self._plans.get(((first >> 5) & 3) << 8 | payload[1])
         if plan is None:
             return "unsupported"
-        if plan.empty is not None:
-            return plan.empty
+        if plan.empty is not None:  # nothing to read, but a malformed container is counted so
+            ies = split_ies(payload[start:end])
+            return ies if ies.__class__ is str else plan.empty
         if plan.kinds is None or not self._fast:
             return self._careful_facts(payload)
         read = self._walk.walk(payload[start:end], plan.kinds)
@@ -176,7 +177,7 @@ class S1APDecoder:
             return _NEW_TUPLE(S1APRead, (
                 plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi, bearers, None,
                 None, None, s_tmsi is not None or plmn is not None or tac is not None
-                or cell is not None, False, None))
+                or cell is not None, False, None, None))
         return self._finish(plan, enb, mme, source, nas_pdus, plmn, tac, cell, s_tmsi,
                             paging_imsi, bearers)
 
@@ -184,20 +185,20 @@ class S1APDecoder:
                 nas_pdus: list | None, plmn: str | None, tac: int | None, cell: int | None,
                 s_tmsi: tuple | None, paging_imsi: bytes | None, bearers: tuple) -> S1APRead:
         """The S1APRead of a message's S1AP facts: its NAS read, its paging IMSI pseudonymised."""
-        nas = sub = tmsi = new_tmsi = reason = None
+        nas = sub = tmsi = new_tmsi = reason = imei_tac = None
         named, off = s_tmsi is not None or paging_imsi is not None, False
         if nas_pdus:
             info, reason = self._decode_nas(nas_pdus, plan.uplink)
             if info is not None:
-                nas, sub, tmsi, new_tmsi, off = (info.name, info.subscriber, info.tmsi,
-                                                 info.new_tmsi, info.off)
+                nas, sub, tmsi, new_tmsi, off, imei_tac = (
+                    info.name, info.subscriber, info.tmsi, info.new_tmsi, info.off, info.imei_tac)
                 named = named or info.has_identity or info.has_tai
         if sub is None and paging_imsi is not None:
             sub = self._subscriber_of_tbcd(paging_imsi)
         row = named or plmn is not None or tac is not None or cell is not None
         return _NEW_TUPLE(S1APRead, (
             plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi or tmsi, bearers,
-            nas, sub, new_tmsi, row, off, reason))
+            nas, sub, new_tmsi, row, off, reason, imei_tac))
 
     def _careful_facts(self, payload: bytes) -> S1APRead | str:
         """`facts` IE by IE: the hand-written readers where they are sure, pycrate elsewhere."""
@@ -214,7 +215,7 @@ class S1APDecoder:
                   time: float) -> tuple[list[SignallingEvent], str | None]:
         """The event of what `facts` read, attributed through the correlation tables."""
         (name, flags, enb, mme, source, plmn, tac, cell, tmsi, bearers, nas, sub, new_tmsi, row,
-         off, reason) = read
+         off, reason, imei_tac) = read
         if flags & F_EMPTY:
             return [], reason
         corr = self._correlator
@@ -243,7 +244,7 @@ class S1APDecoder:
         return [SignallingEvent(
             frame, time, "s1ap", name, nas, None if sub is None else sub.pseudonym,
             None if sub is None else sub.home_mcc, plmn, tac, cell,
-            None if cell is None else "eutran", off, bool(flags & F_TARGET))], reason
+            None if cell is None else "eutran", off, bool(flags & F_TARGET), imei_tac)], reason
 
     def _number(self, assoc: Hashable) -> int:
         """A new number for an association; numbers are never reused, so a restart of the
@@ -329,6 +330,7 @@ class S1APDecoder:
                 main.tmsi = main.tmsi or other.tmsi
                 main.new_tmsi = main.new_tmsi or other.new_tmsi
                 main.has_tai = main.has_tai or other.has_tai
+                main.imei_tac = main.imei_tac or other.imei_tac
         return main, reason
 
     def _subscriber_of_tbcd(self, octets: bytes) -> Subscriber | None:

@@ -99,6 +99,7 @@ class S1APRead(NamedTuple):
     row: bool                        # names a location or the UE: an inspect row
     off: bool                        # the UE leaves the network
     reason: str | None               # what was dropped (a NAS-PDU), the S1AP part kept
+    imei_tac: str | None = None      # TAC of an IMEI / IMEISV in the NAS (the rest dropped)
 
 
 def read_facts(values: dict) -> S1APFacts:

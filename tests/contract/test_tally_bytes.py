@@ -1,4 +1,4 @@
-"""Golden bytes of the tally contract (wire.tally, version 3; versions 1 and 2 still
+"""Golden bytes of the tally contract (wire.tally, version 4; versions 1 to 3 still
 accepted): the expected bytes are assembled here by hand from the msgpack specification
 (fixmap 0x8N, fixstr 0xA0|len, fixarray 0x9N, uint16 0xcd,
 uint32 0xce, bin8 0xc4), not by the encoder under test."""
@@ -46,9 +46,8 @@ def hll() -> bytes:
     return sketch.serialize_compact()
 
 
-def test_version_3_batch_bytes():
-    blob = hll()
-    batch = TallyBatch(
+def _zone_batch(blob: bytes, residents: tuple) -> TallyBatch:
+    return TallyBatch(
         "mme-1", T0, 7, 900,
         (PresenceRow(T0, "20801", 1, 0x1001, 3, "home:bellecour"),),
         (SketchRow(T0, "20801", 1, 0x1001, "IT", blob),),
@@ -56,8 +55,11 @@ def test_version_3_batch_bytes():
         overnight=(OvernightRow(DAY0, "20801", "terreaux", "IT", 2),),
         recurrence=(RecurrenceRow(DAY0, "20801", "bellecour", "home:terreaux", "regular", 5),),
         flows=(FlowRow(T0, "20801", "terreaux", "bellecour", "unknown", 1),),
-        residents=(ResidentRow(DAY0, "20801", "bellecour", 300),))
-    want = (b"\x8d" + s("v") + b"\x03" + s("kind") + s("tally") + s("collector")
+        residents=residents)
+
+
+def _zone_bytes(version: int, blob: bytes, residents: bytes) -> bytes:
+    return (b"\x8d" + s("v") + bytes([version]) + s("kind") + s("tally") + s("collector")
             + s("mme-1") + s("epoch") + u32(T0) + s("seq") + b"\x07" + s("bin_seconds")
             + u16(900)
             + s("presence") + b"\x91\x96" + u32(T0) + s("20801") + b"\x01" + u16(0x1001)
@@ -72,10 +74,37 @@ def test_version_3_batch_bytes():
             + s("home:terreaux") + s("regular") + b"\x05"
             + s("flows") + b"\x91\x96" + u32(T0) + s("20801") + s("terreaux") + s("bellecour")
             + s("unknown") + b"\x01"
-            + s("residents") + b"\x91\x94" + u32(DAY0) + s("20801") + s("bellecour")
-            + u16(300))
+            + s("residents") + residents)
+
+
+def test_version_4_batch_bytes():
+    blob = hll()
+    batch = _zone_batch(blob, (ResidentRow(DAY0, "20801", "bellecour", 300, "30-44"),
+                               ResidentRow(DAY0, "20801", "bellecour", 12, "")))
+    want = _zone_bytes(4, blob, b"\x92"
+                       + b"\x95" + u32(DAY0) + s("20801") + s("bellecour") + s("30-44")
+                       + u16(300)
+                       + b"\x95" + u32(DAY0) + s("20801") + s("bellecour") + s("") + b"\x0c")
     assert encode_batch(batch) == want
     assert decode_batch(want) == (batch, None)
+
+
+def test_version_3_batch_still_accepted_residents_without_band():
+    blob = hll()
+    v3 = _zone_bytes(3, blob, b"\x91\x94" + u32(DAY0) + s("20801") + s("bellecour")
+                     + u16(300))
+    batch = _zone_batch(blob, (ResidentRow(DAY0, "20801", "bellecour", 300, ""),))
+    assert decode_batch(v3) == (batch, None)
+
+
+def test_residents_age_band_is_checked():
+    blob = hll()
+    for version, row in (
+            (4, b"\x91\x95" + u32(DAY0) + s("20801") + s("bellecour") + s("30-45") + b"\x01"),
+            (4, b"\x91\x95" + u32(DAY0) + s("20801") + s("bellecour") + b"\x01" + b"\x01"),
+            (4, b"\x91\x94" + u32(DAY0) + s("20801") + s("bellecour") + b"\x01"),  # v3 shape
+            (3, b"\x91\x95" + u32(DAY0) + s("20801") + s("bellecour") + s("") + b"\x01")):
+        assert decode_batch(_zone_bytes(version, blob, row)) == (None, "bad_row"), row
 
 
 def test_version_2_batch_still_accepted():

@@ -22,7 +22,7 @@ def test_report_equals_truth(tmp_path):
         agg.stop()
     assert b"unacknowledged 0" in rep.stdout
     report = run("aggregator", "report", "--db", str(tmp_path / "agg.duckdb"), "--format", "json",
-                 "--reference", str(tmp_path))
+                 "--reference", str(tmp_path), "--raw", "--k", "1")
     doc, truth = json.loads(report.stdout), json.loads((tmp_path / "truth.json").read_text())
     got, want = presence_index(doc), presence_index(truth)
     assert len(want) >= 20  # tiny spans hours over several cells

@@ -89,7 +89,7 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) 
     got = summary_lines(out, "tallies", "sent")
     assert "0 batches" not in got["tallies"] and "unacknowledged 0" in got["sent"]
 
-    report = run("aggregator", "report", "--db", str(db), "--format", "json").stdout
+    report = run("aggregator", "report", "--db", str(db), "--raw", "--format", "json").stdout
     assert b"cell_presence" in report
     imsis, msisdns = tsv_identities()
     from simulator.population import identities

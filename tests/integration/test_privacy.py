@@ -48,8 +48,10 @@ def test_no_identity_in_anything_written(tmp_path):
     finally:
         wire = sniffer.stop()
         agg_out, agg_err = agg.stop()
-    report = run("aggregator", "report", "--db", str(work / "agg.duckdb"), "--format", "json")
-    table = run("aggregator", "report", "--db", str(work / "agg.duckdb"), "--format", "table")
+    report = run("aggregator", "report", "--db", str(work / "agg.duckdb"), "--raw", "--k", "1",
+                 "--format", "json")
+    table = run("aggregator", "report", "--db", str(work / "agg.duckdb"), "--raw", "--k", "1",
+                "--format", "table")
     blobs.update({"replay.stdout": rep.stdout, "replay.stderr": rep.stderr, "wire": wire,
                   "aggregator.stdout": agg_out, "aggregator.stderr": agg_err,
                   "report.json": report.stdout, "report.table": table.stdout,

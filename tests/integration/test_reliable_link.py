@@ -13,7 +13,8 @@ CAPTURE = ROOT / "tests/golden/captures/open5gs_open5gs__testattach.pcapng"
 
 
 def report_rows(db) -> list:
-    out = run("aggregator", "report", "--db", str(db), "--format", "json").stdout
+    out = run("aggregator", "report", "--db", str(db), "--raw", "--k", "1",
+              "--format", "json").stdout
     return json.loads(out)["cell_presence"]
 
 

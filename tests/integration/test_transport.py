@@ -71,7 +71,8 @@ def test_serve_send_stop_report(tmp_path):
         assert sender.statuses == {"stored": 6, "duplicate": 1}
         assert send_garbage(endpoint)["reason"] == "not_msgpack"
 
-        locked = run("aggregator", "report", "--db", str(db), check=False).stderr.decode()
+        locked = run("aggregator", "report", "--db", str(db), "--raw",
+                     check=False).stderr.decode()
         assert locked.count("\n") == 1 and "is locked by another process" in locked
     finally:
         _, err = server.stop()  # SIGTERM; asserts exit status 0
@@ -80,7 +81,8 @@ def test_serve_send_stop_report(tmp_path):
     assert ("stopped stored=6 duplicate=1 rejected=1 rejected_by_reason=not_msgpack:1"
             in log), log
 
-    doc = json.loads(run("aggregator", "report", "--db", str(db), "--format", "json").stdout)
+    doc = json.loads(run("aggregator", "report", "--db", str(db), "--raw", "--k", "1",
+                         "--format", "json").stdout)
     assert doc["schema"] == "cellcensus.report/1"
     got = {(r["start"], r["plmn"], r["tac"], r["cell"]): r["devices"]
            for r in doc["cell_presence"]}
@@ -89,7 +91,8 @@ def test_serve_send_stop_report(tmp_path):
     assert len(doc["cell_presence"]) == 15  # 3 bins x 5 cells, both collectors merged
     assert {r["seconds"] for r in doc["cell_presence"]} == {900}
 
-    table = run("aggregator", "report", "--db", str(db), "--format", "table").stdout.decode()
+    table = run("aggregator", "report", "--db", str(db), "--raw", "--k", "1",
+                "--format", "table").stdout.decode()
     assert table.splitlines()[-1].split()[-1] == str(sum(want.values()))
 
 
@@ -97,7 +100,8 @@ def test_locked_report_exit_status(tmp_path):
     db = tmp_path / "agg.duckdb"
     server = Aggregator(db)
     try:
-        proc = run("aggregator", "report", "--db", str(db), "--format", "json", check=False)
+        proc = run("aggregator", "report", "--db", str(db), "--raw", "--format", "json",
+                   check=False)
     finally:
         server.stop()
     assert proc.returncode == 1

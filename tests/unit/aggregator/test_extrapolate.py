@@ -284,3 +284,30 @@ def test_estimate_takes_fractional_counts():
     half = 1.959963984540054 * (150.5 * 4 * 3) ** 0.5
     assert big.ci95 == pytest.approx((602.0 - half, 602.0 + half))
     assert estimate({"a": 19.9999999999}, {"a": Weight(2.0, "census")}).raw_devices == 20
+
+
+def test_rake_weights_2x2_by_hand():
+    """Zones a, b; bands y(oung), o(ld).  Detected residents with a profile: a (10 y, 20 o),
+    b (30 y, 40 o), none without.  Census a 60 (30 y, 30 o), b 140 (60 y, 80 o): row margins
+    60 and 140, column margins 90 and 110.  IPF keeps the seed's odds ratio 10·40 / (20·30)
+    = 2/3, so with x = fitted(a, y): x (50 + x) / ((60 - x)(90 - x)) = 2/3, i.e.
+    x² + 450 x - 10800 = 0, x = (√245700 - 450) / 2 = 22.8405; the rest by the margins."""
+    from aggregator.extrapolate import rake_weights
+    x = (math.sqrt(245700) - 450) / 2
+    w = rake_weights({"a": {"y": 30, "o": 30}, "b": {"y": 60, "o": 80}},
+                     {"a": {"y": 10, "o": 20}, "b": {"y": 30, "o": 40}})
+    assert w[("a", "y")].value == pytest.approx(x / 10, rel=1e-5)
+    assert w[("a", "o")].value == pytest.approx((60 - x) / 20, rel=1e-5)
+    assert w[("b", "y")].value == pytest.approx((90 - x) / 30, rel=1e-5)
+    assert w[("b", "o")].value == pytest.approx((50 + x) / 40, rel=1e-5)
+    assert {v.basis for v in w.values()} == {"raked zone × age"}
+
+
+def test_rake_weights_unprofiled_devices_keep_their_share():
+    """Zone a: 10 profiled (y) and 10 without a profile ("") of census 100: the profiled
+    stand for 50 people (w 5); a band nobody detected (o) is absorbed."""
+    from aggregator.extrapolate import rake_weights
+    w = rake_weights({"a": {"y": 40, "o": 60}}, {"a": {"y": 10, "": 10}})
+    assert set(w) == {("a", "y")}
+    assert w[("a", "y")].value == pytest.approx(5.0)
+    assert rake_weights({"a": {"y": 1}}, {"a": {"": 4}}) == {}

@@ -205,3 +205,39 @@ def test_noise_settings_checked():
         LaplaceNoise(0)
     with pytest.raises(ValueError, match="noise.contributions: 0 is not an int >= 1"):
         LaplaceNoise(1.0, 0)
+
+
+def test_nested_periods_do_not_give_a_small_difference():
+    """Visitors of a zone over the whole period (100 devices) and over an event day within
+    it (95): the 5 seen only outside the day would come out as 100 − 95, so the day goes;
+    at 70 (30 outside) both stay.  The rule follows suppressions: a hidden day's IT part
+    (a nested pair of its own) is left alone."""
+    def visitors(start, end, raw, country=None):
+        return {"zone": "z", "start": start, "end": end, "country": country,
+                "people": raw * 3.0, "raw_devices": raw}
+    out = suppress([visitors(0, 48, 100), visitors(17, 22, 95)], k=20, nested=[(0, 1)])
+    assert [f["suppressed"] for f in out] == [False, True]
+    out = suppress([visitors(0, 48, 100), visitors(17, 22, 70)], k=20, nested=[(0, 1)])
+    assert [f["suppressed"] for f in out] == [False, False]
+    with pytest.raises(ValueError, match="nested"):
+        suppress([visitors(0, 48, 100)], nested=[(0, 3)])
+
+
+def test_report_visitors_periods_never_differ_by_fewer_than_k(known_db):
+    """Through the report: the known store's one hour as two nested periods (18:00-20:00
+    and 19:00-20:00 hold the same devices: a difference of 0 singles nobody out) and every
+    published pair of nested figures of one zone and country differs by 0 or >= k devices."""
+    from aggregator.estimate import Basis
+    from aggregator.report import ReportOptions, build_report, nested_periods
+    from aggregator.store import Store
+    from tests.unit.aggregator.conftest import CENSUS, T0, cells
+    periods = ((T0 - 3600, T0 + 3600), (T0, T0 + 3600))
+    with Store(known_db, read_only=True) as store:
+        doc = build_report(store, ReportOptions(cells(), Basis(CENSUS), periods=periods))
+    rows = {(r["zone"], r["start"]): r for r in doc["visitors"]}
+    assert len(rows) == 6 and not rows[("a", "2026-12-08T19:00:00Z")]["suppressed"]
+    figures = [{"section": "visitors", "zone": "z", "country": None, "start": 0, "end": 9},
+               {"section": "visitors", "zone": "z", "country": None, "start": 2, "end": 5},
+               {"section": "visitors", "zone": "z", "country": "IT", "start": 2, "end": 5},
+               {"section": "presence", "zone": "z", "start": 2}]
+    assert nested_periods(figures) == [(0, 1)]

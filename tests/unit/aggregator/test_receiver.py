@@ -86,7 +86,7 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
     cases = [
         (b"\xc1garbage\xff", "not_msgpack"),
         (msgpack.packb([1, 2, 3]), "not_a_map"),
-        (raw_batch(v=4), "bad_version"),
+        (raw_batch(v=5), "bad_version"),
         (raw_batch(v=True), "bad_version"),
         (raw_batch(kind="ack"), "bad_kind"),
         (raw_batch(collector="bad name!"), "bad_field"),
@@ -215,3 +215,21 @@ def test_version_3_zone_tallies_are_stored(tmp_path, dealer):
         assert store.residents() == {"park": 40}
         assert store.stays() == [(T0, "00101", "park", "home:park", "lt30m", 2)]
         assert store.flows() == [(T0, "00101", "park", "gare", "IT", 1)]
+
+
+def test_version_4_residents_by_age_band_validated_and_stored(tmp_path, dealer):
+    v4 = {"v": 4, "presence": []}
+    good = raw_batch(**v4, residents=[[DAY, "00101", "park", "30-44", 40],
+                                      [DAY, "00101", "park", "", 2]])
+    bad = [raw_batch(**v4, seq=2, residents=[[DAY, "00101", "park", band, 1]])
+           for band in ("30-45", "unknown", 30, None)]
+    short = raw_batch(**v4, seq=3, residents=[[DAY, "00101", "park", 40]])  # a v3 row in v4
+    with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
+        sock = dealer(rx.endpoint)
+        assert ask(sock, good)["status"] == "stored"
+        for payload in (*bad, short):
+            ack = ask(sock, payload)
+            assert (ack["status"], ack["reason"]) == ("rejected", "bad_row")
+    with Store(tmp_path / "a.duckdb", read_only=True) as store:
+        assert store.residents_by_band() == {"park": {"30-44": 40, "": 2}}
+        assert store.residents() == {"park": 42}

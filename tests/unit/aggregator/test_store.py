@@ -165,3 +165,50 @@ def test_zone_tallies_summed_and_residents_latest_per_collector_and_day(tmp_path
         assert store.stays(T0 + 900) == []
         assert store.overnight() == [(day, "00101", "park", "IT", 3)]
         assert store.recurrence() == [(day, "00101", "park", "domestic", "first", 4)]
+
+
+def test_residents_by_band_latest_row_set_summed_over_bands(tmp_path):
+    from wire.tally import ResidentRow
+
+    day = T0 - T0 % 86400
+
+    def rb(collector: str, seq: int, *rows: tuple) -> TallyBatch:
+        return TallyBatch(collector, 1, seq, 900, (), residents=tuple(
+            ResidentRow(day, "00101", *r) for r in rows))
+
+    with Store(tmp_path / "a.duckdb") as store:
+        assert store.residents_by_band() == {}
+        store.put(rb("a", 1, ("park", 9, "30-44")))
+        store.put(rb("a", 2, ("park", 5, "30-44"), ("park", 2, "75+"), ("park", 1, ""),
+                     ("gare", 3, "0-14")))
+        store.put(rb("b", 1, ("park", 4, "30-44")))
+        assert store.residents_by_band() == {"park": {"30-44": 9, "75+": 2, "": 1},
+                                             "gare": {"0-14": 3}}
+        assert store.residents() == {"park": 12, "gare": 3}
+        assert store.residents_by_band(day - 1) == {}
+
+
+def test_schema_3_file_upgraded_in_place(tmp_path):
+    """A database written by the schema 3 aggregator (residents without age_band) is
+    upgraded when opened for writing; its rows read with the band ""; read-only refuses
+    it with a hint until then."""
+    from wire.tally import ResidentRow
+
+    path, day = tmp_path / "old.duckdb", T0 - T0 % 86400
+    with Store(path) as store:  # make it look like schema 3, as that version created it
+        store.con.execute("DROP TABLE residents")
+        store.con.execute("CREATE TABLE residents (collector VARCHAR NOT NULL, epoch BIGINT"
+                          " NOT NULL, seq BIGINT NOT NULL, day_start BIGINT NOT NULL, plmn"
+                          " VARCHAR NOT NULL, zone VARCHAR NOT NULL, devices BIGINT NOT NULL)")
+        store.con.execute("INSERT INTO residents VALUES ('a', 1, 1, ?, '00101', 'park', 6)",
+                          [day])
+        store.con.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 3.*aggregator serve"):
+        Store(path, read_only=True)
+    with Store(path) as store:
+        assert store.residents_by_band() == {"park": {"": 6}}
+        store.put(TallyBatch("a", 1, 2, 900, (), residents=(
+            ResidentRow(day, "00101", "park", 4, "15-29"),)))
+        assert store.residents_by_band() == {"park": {"15-29": 4}}
+    with Store(path, read_only=True) as store:
+        assert store.residents() == {"park": 4}

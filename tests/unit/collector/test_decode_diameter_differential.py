@@ -43,7 +43,7 @@ PLMN = import_module("pycrate_mobile.TS24008_IE").PLMN
 
 PSEUDONYM = Pseudonymizer(bytes(range(32)))
 FACTS = ("name", "session", "named", "subscriber", "visited_plmn", "plmn", "tac", "cell",
-         "cc_request_type")
+         "cc_request_type", "imei_tac")
 _ULI_FLAGS = {128: 0x08, 129: 0x10, 130: 0x18}  # GTPv2 ULI flags: TAI, ECGI, both
 
 
@@ -130,6 +130,10 @@ def reference(msg) -> dict:
                     plmn, value = uli[part].decode()
                     rec["plmn"] = rec["plmn"] or plmn
                     rec[field] = value if rec[field] is None else rec[field]
+        elif key == (10415, 1402) and rec["imei_tac"] is None:  # IMEI (in Terminal-Information)
+            imei = data.get_val()
+            imei = imei.decode("ascii", "replace") if isinstance(imei, bytes) else imei
+            rec["imei_tac"] = imei[:8] if len(imei) >= 8 and imei[:8].isdecimal() else None
         elif key == (0, 416) and rec["cc_request_type"] is None:
             rec["cc_request_type"] = data.get_val()
     return rec
@@ -171,9 +175,11 @@ def test_diameter_facts_equal_a_full_pycrate_decode() -> None:
             got = ours(decoder, payload, want["name"] is not None)
             stats[f"{label}: compared"] += 1
             stats["with a location"] += label == "by vendor" and want["cell"] is not None
+            stats["with an IMEI TAC"] += label == "by vendor" and want["imei_tac"] is not None
             if got != want:
                 mismatches.append(f"{capture} frame {frame} ({label}): {got} != {want}")
     print(f"\nDiameter differential: {dict(sorted(stats.items()))}")
     assert not mismatches, "\n".join(mismatches[:10])
     assert stats["by vendor: compared"] == len(messages)
     assert stats["Diameter3GPP: compared"] >= len(messages) // 2
+    assert stats["with an IMEI TAC"] == 10  # testattach's Update Location Requests

@@ -23,7 +23,7 @@ from tests.helpers import capture_paths
 from wire.pseudonym import Pseudonymizer
 
 PSEUDONYM = Pseudonymizer(bytes(range(32)))
-FIELDS = ("msg", "subscriber", "home_mcc", "plmn", "tac", "cell", "rat")
+FIELDS = ("msg", "subscriber", "home_mcc", "plmn", "tac", "cell", "rat", "imei_tac")
 
 
 @cache
@@ -84,6 +84,9 @@ def reference(payload: bytes, stats: Counter) -> dict | None:
                     plmn, value = data[field].decode()
                     rec["plmn"] = rec["plmn"] or plmn
                     rec[key] = value if rec[key] is None else rec[key]
+        elif kind == 75 and rec["imei_tac"] is None:  # MEI: pycrate's TBCD digits, TAC first
+            digits = data.decode()
+            rec["imei_tac"] = digits[:8] if len(digits) >= 8 else None
         elif kind == 83:
             rec["serving"] = data[0].decode()
         elif kind == 82:
@@ -102,7 +105,7 @@ def ours(decoder: GTPv2Decoder, payload: bytes, now: float) -> dict:
     if events:
         rec.update(events[0].inspect_record(), subscriber=events[0].subscriber)
     rec.update(carries=bool(events), fteids=facts.fteids, serving=facts.serving,
-               rat_type=facts.rat_type)
+               rat_type=facts.rat_type, imei_tac=events[0].imei_tac if events else facts.imei_tac)
     if not events:  # a message that gives no event still has a name
         rec["msg"] = spec_name(_head.type)
     return rec
@@ -122,9 +125,11 @@ def test_gtpv2_fields_equal_a_full_pycrate_decode() -> None:
         got = ours(decoder, payload, float(i))
         stats["event" if want["carries"] else "no event"] += 1
         stats["F-TEIDs"] += len(want["fteids"])
+        stats["MEI"] += want["imei_tac"] is not None
         diff = {k: (got[k], v) for k, v in want.items() if got[k] != v}
         if diff:
             mismatches.append(f"{capture} frame {frame}: {diff}")
     print(f"\nGTPv2 differential over {len(messages)} messages: {dict(stats)}")
     assert not mismatches, "\n".join(mismatches[:10])
     assert stats["event"] == 183 and stats["pycrate cannot decode"] == 0
+    assert stats["MEI"] == 21  # Create Session Requests of testattach and inbound_roaming

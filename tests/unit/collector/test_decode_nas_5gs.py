@@ -102,8 +102,9 @@ def test_messages_without_identity(nas: NAS5GSDecoder) -> None:
         info, reason = nas(buf)
         assert reason is None and info.name == name and not info.has_identity
     imei = TS24501_FGMM.FGMMIdentityResponse(val={"5GSID": {"Type": 3, "Digits": "356938035643809"}})
-    info, _ = nas(imei.to_bytes())  # a PEI is dropped, never an identity
-    assert info.subscriber is None and not info.has_identity and "356938" not in repr(info)
+    info, _ = nas(imei.to_bytes())  # a PEI is never an identity; only its TAC is kept
+    assert info.subscriber is None and not info.has_identity and info.imei_tac == "35693803"
+    assert "35643809" not in repr(info)
 
 
 @pytest.mark.parametrize("buf, reason", [

@@ -18,6 +18,7 @@ from pycrate_mobile.TS24007 import Layer3E
 from collector.decode.aper_bits import Doubt
 from collector.decode.nas_eps import (
     ALLOCATED_GUTI_IES,
+    IMEISV_IES,
     TAI_IES,
     UE_IDENTITY_IES,
     NASEPSDecoder,
@@ -129,7 +130,7 @@ def test_layout_is_pycrates(row: tuple, cls) -> None:
     # the roles sit where nas_eps reads the identity, GUTI and TAI IEs
     expected = {}
     for table, roles in ((UE_IDENTITY_IES, {"id", "mi"}), (ALLOCATED_GUTI_IES, {"guti"}),
-                         (TAI_IES, {"tai"})):
+                         (TAI_IES, {"tai"}), (IMEISV_IES, {"imeisv"})):
         if cls.__name__ in table:
             expected[where[table[cls.__name__]]] = roles
     got = _roles(layout)
@@ -167,7 +168,7 @@ def test_tau_request_identity_response_detach_service_request() -> None:
     info, _ = both(sim.tau_request(GUTI, 5, periodic=True, ksi=1), uplink=True)
     assert info[0] == "TrackingAreaUpdateRequest" and info[3] == (0x2A, 0xC0FFEE01) and info[5]
     info, _ = both(sim.identity_response_imeisv("3534900698733190"), uplink=True)
-    assert info == ("IdentityResponse", True, None, None, None, False, False)
+    assert info == ("IdentityResponse", True, None, None, None, False, False, "35349006")
     identity = TS24301_EMM.EMMIdentityResponse(val={"ID": {"type": 1, "ident": IMSI}}).to_bytes()
     assert both(identity, uplink=True)[0][2] == (PSEUDONYM(IMSI), "208")
     detach = sim.detach_request_switch_off(GUTI, ksi=1)

@@ -199,3 +199,54 @@ def test_zones_from_reference_and_errors(tmp_path):
                                                                "cell-00101-999")
     bare = ZoneMap()
     assert bare.name(bare.zone_of(("00101", 1, 257))) == "cell-00101-257"
+
+
+def test_residents_by_age_band_of_the_profiles():
+    import numpy as np
+
+    from collector.profiles import Profiles
+
+    # devices 1 and 2 aged 30-44, 3 with a profile without band, 4 without a profile
+    profiles = Profiles(np.array([2, 1, 3, 99], dtype=np.uint64),
+                        np.array([3 | 8, 3 | 16, 0 | 8, 6], dtype=np.uint8))
+    ev = commuter(1, 6) + commuter(2, 6) + commuter(3, 6) + commuter(4, 6, home=PARK)
+    rows, _ = run(ev, profiles=profiles)
+    last = max(r.day_start for r in rows["residents"])
+    got = Counter({(r.zone, r.age_band): r.devices for r in rows["residents"]
+                   if r.day_start == last})
+    assert got == {("home-z", "30-44"): 2, ("home-z", ""): 1, ("park", ""): 1}
+    rows, _ = run(ev)  # without profiles: every band ""
+    assert {r.age_band for r in rows["residents"]} == {""}
+
+
+def test_a_one_off_third_zone_keeps_the_usual_zones_history():
+    # home and work every day, the park once on day 1: work stays `returning`, then
+    # `regular` (two slots used to forget work for the park and count it `first` again)
+    ev = []
+    for d in range(6):
+        ev += stay(1, HOME, at(d, 0), at(d, 8)) + stay(1, WORK, at(d, 9), at(d, 12))
+        if d == 1:
+            ev += stay(1, PARK, at(d, 13), at(d, 14)) + stay(1, WORK, at(d, 15), at(d, 16))
+    rows, _ = run(ev)
+    work = [(r.day, r.recurrence, r.devices) for r in rows["recurrence"] if r.zone == "work-z"]
+    assert work == [(at(0, 0), "first", 1), (at(1, 0), "returning", 1),
+                    (at(2, 0), "returning", 1), (at(3, 0), "returning", 1),
+                    (at(4, 0), "regular", 1), (at(5, 0), "regular", 1)]
+
+
+def test_a_transient_zone_seen_more_days_replaces_the_weaker_usual_zone():
+    # work on day 0 only, the park on days 1-4: the park takes work's slot; work, back on
+    # day 5, is still remembered (now the transient zone): `returning`
+    ev = stay(1, HOME, at(0, 0), at(0, 8)) + stay(1, WORK, at(0, 9), at(0, 12))
+    for d in range(1, 5):
+        ev += stay(1, HOME, at(d, 0), at(d, 8)) + stay(1, PARK, at(d, 13), at(d, 14))
+    ev += stay(1, WORK, at(5, 9), at(5, 12))
+    rows, edge = run(ev)
+    got = [(r.day, r.zone, r.recurrence) for r in rows["recurrence"] if r.zone != "home-z"]
+    assert got == [(at(0, 0), "work-z", "first"), (at(1, 0), "park", "first"),
+                   (at(2, 0), "park", "returning"), (at(3, 0), "park", "returning"),
+                   (at(4, 0), "park", "returning"), (at(5, 0), "work-z", "returning")]
+    c, names = edge.recurrence.cols, {edge.zones.name(i) for i in range(len(edge.zones))}
+    assert "park" in names
+    usual = {edge.zones.name(int(c.z1[0])), edge.zones.name(int(c.z2[0]))}
+    assert usual == {"home-z", "park"} and edge.zones.name(int(c.z3[0])) == "work-z"

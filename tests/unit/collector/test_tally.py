@@ -30,6 +30,8 @@ def test_country_of_mcc():
             country_of_mcc(214), country_of_mcc(262), country_of_mcc(234)) == \
         ("FR", "IT", "CH", "ES", "DE", "GB")
     assert country_of_mcc(1) == "unknown"  # the test network
+    # E.212: 310-316 are the United States (pycrate lists Guam first for 310/311)
+    assert {country_of_mcc(m) for m in range(310, 317)} == {"US"}
 
 
 def test_segments_domestic_roamers_unknown():

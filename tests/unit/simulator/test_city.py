@@ -17,7 +17,10 @@ def test_demo_loads_as_documented():
     c = s.city
     assert s.population is None and s.days == 2 and s.utc_offset == 3600
     assert s.first_midnight == s.start  # starts at local midnight
-    assert len(s.zones) == 8 and 8 <= len(s.cells) <= 12
+    assert len(s.zones) == 8 and 8 <= len(s.cells) <= 13
+    assert [(c.rat, c.zone) for c in s.cells if c.rat == "nr"] == [("nr", "part-dieu"),
+                                                                   ("nr", "tete-d-or")]
+    assert c.operator.nr_share == 0.0  # its NR cells unused (see demo.toml)
     assert sum(c.census["bellecour"]) == 450 and c.census["terreaux"] == (40, 120, 90, 60, 50,
                                                                           30)
     assert 2800 <= sum(map(sum, c.census.values())) <= 3200
@@ -41,12 +44,13 @@ def test_defaults_of_the_city_model():
                         if not line.startswith(("[city]", "commuter_share", "work_", "leisure_",
                                                 "evening_", "zone_side_m", "[operator]",
                                                 "market_share", "off_share", "night_off",
-                                                "multi_sim", "m2m_", "imeisv", "msisdn")))
+                                                "multi_sim", "m2m_", "imeisv", "msisdn",
+                                                "nr_share")))
     c = parse(minimal, "city.toml").city
     assert (c.daily.commuter_share, c.daily.work_start, c.daily.zone_side_m) == (0.6, (7, 10), 600)
     op = c.operator
     assert (op.market_share, op.off_share, op.night_off_share, op.multi_sim_share,
-            op.m2m_devices, op.msisdn_share) == (0.35, 0.02, 0.1, 0.03, 0, 1.0)
+            op.m2m_devices, op.msisdn_share, op.nr_share) == (0.35, 0.02, 0.1, 0.03, 0, 1.0, 0.4)
     assert set(c.market_share.values()) == {0.35}
     es = next(v for v in c.visitors if v.country == "ES")  # capture_share not given
     assert (es.operator_share, es.carry_share, es.overnight_share, es.nights) == (

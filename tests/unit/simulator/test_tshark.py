@@ -1,4 +1,5 @@
-"""Wireshark agrees: every frame of tiny dissects as S1AP, GTPv2 or DIAMETER, nothing
+"""Wireshark agrees: every frame of tiny dissects as S1AP, GTPv2 or DIAMETER (and of a
+demo with 5G cells as NGAP with 5GS NAS too), nothing
 malformed, no expert info at all, every SCTP checksum verifies as CRC32c and every UDP
 checksum as correct; the IMSIs tshark reads in Create Session Requests and in S6a
 User-Names are the phones' (skipped without tshark)."""
@@ -17,7 +18,7 @@ from tests.unit.simulator.conftest import SEED
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
 PREFIXES = {"s1": "eth:ethertype:ip:sctp:s1ap", "s11": "eth:ethertype:ip:udp:gtp:gtpv2",
-            "s6a": "eth:ethertype:ip:sctp:diameter"}
+            "s6a": "eth:ethertype:ip:sctp:diameter", "ng": "eth:ethertype:ip:sctp:ngap"}
 
 
 def _tshark(*args: str) -> str:
@@ -74,12 +75,43 @@ def test_a_small_demo_with_roamers_is_clean(tmp_path):
 
     summary = generate(resize(load("demo"), 0.03, 1), tmp_path, SEED)
     rows = _tshark("-r", str(tmp_path / "s1.pcap"), "-T", "fields", "-e", "frame.protocols",
-                   "-e", "_ws.expert.severity", "-e", "e212.imsi").splitlines()
+                   "-e", "_ws.expert.severity", "-e", "e212.imsi", "-e", "e212.mcc"
+                   ).splitlines()
     assert len(rows) == summary.messages > 1000
     mccs = Counter()
     for n, row in enumerate(rows, start=1):
-        protocols, expert, imsi = (row.split("\t") + ["", "", ""])[:3]
+        protocols, expert, imsi, mcc = (row.split("\t") + ["", "", "", ""])[:4]
         assert any(protocols.startswith(p) for p in PREFIXES.values()), (n, protocols)
         assert expert == "", (n, "expert info", expert)
         mccs.update({i[:3] for i in imsi.split(",") if i})
+        mccs.update({m for m in mcc.split(",") if m})  # the home PLMN of a SUCI (NR cells)
     assert mccs["001"] and set(mccs) - {"001"}  # a few roamers at this scale
+
+
+def test_ngap_and_5gs_nas_of_nr_cells_are_clean(tmp_path):
+    """NR cells (demo's gNB): every frame dissects, NGAP ones as NGAP with the SCTP checksum
+    good and no expert info; the 5GS NAS inside reads without a malformed warning, SUCIs
+    with the null scheme show their MSIN."""
+    from simulator.generate import generate
+    from tests.unit.simulator.conftest import nr_demo
+
+    summary = generate(nr_demo(0.1), tmp_path, SEED)
+    pcap = str(tmp_path / "s1.pcap")
+    rows = _tshark("-r", pcap, "-T", "fields", "-e", "frame.protocols",
+                   "-e", "sctp.checksum.status", "-e", "_ws.expert.severity").splitlines()
+    assert len(rows) == summary.messages
+    links = Counter()
+    for n, row in enumerate(rows, start=1):
+        protocols, sctp_ok, expert = (row.split("\t") + ["", "", ""])[:3]
+        link = next((k for k, p in PREFIXES.items() if protocols.startswith(p)), None)
+        assert link is not None, (n, protocols)
+        links[link] += 1
+        assert expert == "", (n, "expert info", expert)
+        assert link == "s11" or sctp_ok == "1", (n, "checksum status", sctp_ok)
+    assert links == summary.by_link and links["ng"] > 100
+    verbose = _tshark("-o", "nas-5gs.null_decipher:TRUE", "-r", pcap, "-Y", "ngap", "-V")
+    assert "malformed" not in verbose.lower()
+    assert verbose.count("Non-Access-Stratum 5GS (NAS)PDU") >= 50
+    assert "Protection scheme Id: NULL scheme" in verbose and "MSIN: " in verbose
+    cells = (tmp_path / "cells.csv").read_text().splitlines()
+    assert sum(line.startswith("NR,") for line in cells) == 2

@@ -1,0 +1,111 @@
+"""Full-size simulator bench: `lyon-fete-des-lumieres`, one festival day (5 December, the
+first of the four evenings), at a given scale.
+
+    .venv/bin/python bench/lyon.py [--scale 1] [--seed 1] [--out DIR]
+
+Runs the phases of `simulator generate` one after the other and prints, per phase, its
+wall-clock time and CPU time (this process), then the messages (by link, the most
+frequent), the capture's size, messages per second over the whole run and over
+signalling + capture (the encoding part, interleaved: the capture is written an hour of
+messages at a time), and the peak resident memory.  The output folder is a temporary one
+removed at the end unless `--out` is given.  One run only: at scale 1 it takes a long
+time (the lead runs it on a quiet machine); at small scales repeat it and quote medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from simulator import agents, phones, profiles, schedule, signalling, truth  # noqa: E402
+from simulator import truth_people as people_truth  # noqa: E402
+from simulator.generate import event_windows, write_capture  # noqa: E402
+from simulator.scenario import load, resize  # noqa: E402
+
+
+class Clock:
+    """Wall and CPU seconds of each phase, printed as they end."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, float]] = []
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.rows.append((name, wall - self._wall, cpu - self._cpu))
+        print(f"  {name:<22} {wall - self._wall:9.1f} s wall {cpu - self._cpu:9.1f} s CPU",
+              flush=True)
+        self._wall, self._cpu = wall, cpu
+
+    def wall(self, *names: str) -> float:
+        return sum(w for n, w, _ in self.rows if not names or n in names)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", type=Path, help="keep the generated folder here")
+    args = p.parse_args(argv)
+    logging.getLogger("pycrate_mobile").setLevel(logging.ERROR)
+    scn = resize(load("lyon-fete-des-lumieres"), args.scale, 1)
+    out = args.out or Path(tempfile.mkdtemp(prefix="bench-lyon-"))
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"lyon-fete-des-lumieres, scale {args.scale:g}, 1 day, seed {args.seed}", flush=True)
+    try:
+        c = Clock()
+        crowd = agents.build(scn, args.seed)
+        c.lap("agents")
+        sched = schedule.plan(scn, crowd, args.seed)
+        c.lap("schedules")
+        subs: list = []
+        _devices, timelines = phones.build(scn, sched, args.seed, subs)
+        c.lap("phones (timelines)")
+        doc = truth.document(scn, timelines, people_truth.from_schedule(sched),
+                             event_windows(scn))
+        c.lap("truth")
+        names, links, writing = Counter(), Counter(), [0.0, 0.0]
+
+        def timed(chunks):  # the capture's share of the interleaved run, timed apart
+            for chunk in chunks:
+                names.update(m.name.split("/")[-1] for m in chunk)
+                links.update(m.link for m in chunk)
+                wall, cpu = time.perf_counter(), time.process_time()
+                yield chunk
+                writing[0] += time.perf_counter() - wall
+                writing[1] += time.process_time() - cpu
+
+        frames = write_capture(str(out / "s1.pcap"), scn, timed(signalling.stream(
+            scn, timelines, args.seed)), args.seed)
+        c.lap("signalling + capture")
+        print(f"    of which capture     {writing[0]:9.1f} s wall {writing[1]:9.1f} s CPU")
+        profiles.write(str(out / profiles.FILE), subs)
+        c.lap("subscribers.csv")
+        size = (out / "s1.pcap").stat().st_size
+        print(f"people {len(crowd):,}, operator devices {len(timelines):,}, "
+              f"presence rows {len(doc['cell_presence']):,}")
+        print(f"messages {frames:,} (" + ", ".join(
+            f"{k} {v:,}" for k, v in sorted(links.items())) + f"), capture {size / 1e6:,.1f} MB")
+        print("most said: " + ", ".join(f"{n} {k:,}" for n, k in names.most_common(6)))
+        total, enc = c.wall(), c.wall("signalling + capture")
+        print(f"total {total:,.1f} s wall: {frames / total:,.0f} msgs/s overall, "
+              f"{frames / enc:,.0f} msgs/s signalling + capture; peak RSS "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:,.1f} GB")
+    finally:
+        if args.out is None:
+            shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
