@@ -37,6 +37,20 @@ def _pseudonymizer(key_file: str | None) -> Pseudonymizer:
     return Pseudonymizer(load_key(key_file))
 
 
+def _key_ring(args: argparse.Namespace):
+    """The key ring of `--key-dir` (key epochs, collector.keyring), with its limits."""
+    from collector.keyring import KeyRing
+
+    for given, name in ((args.key_file, "--key-file"), (args.workers > 1, "--workers N>1"),
+                        (args.state_dir, "--state-dir"), (args.profiles, "--profiles")):
+        if given:
+            raise UsageError(f"--key-dir: not yet with {name} (keys rotate in one process, "
+                             "unsnapshotted, without profiles)")
+    if not args.key_overlap_days >= 0:
+        raise UsageError(f"--key-overlap-days: must be >= 0, got {args.key_overlap_days}")
+    return KeyRing.load(args.key_dir, args.key_overlap_days * 86400.0)
+
+
 def _cmd_keygen(args: argparse.Namespace) -> int:
     if args.curve:
         public, secret = make_keypair(args.out, args.name)
@@ -103,7 +117,7 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
         raise UsageError("--state-reset needs --state-dir")
     if not args.snapshot_interval > 0:
         raise UsageError(f"--snapshot-interval: must be > 0 seconds, got {args.snapshot_interval}")
-    pseudo = _pseudonymizer(args.key_file)
+    pseudo = _key_ring(args) if args.key_dir else _pseudonymizer(args.key_file)
     cfg = EdgeConfig(args.collector_id, int(time.time()), bin_seconds=args.bin_minutes * 60,
                      timeout=args.timeout_day, timeout_night=args.timeout_night,
                      **_analytics(args, pseudo))
@@ -254,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _edge_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--key-file", help="pseudonymisation key file (64 hex characters, mode 0600)")
+    r.add_argument("--key-dir", metavar="DIR", help="key epochs instead of --key-file: "
+                   "DIR/YYYY-MM-DD.key, each the key from that UTC day on (collector keygen "
+                   "--out DIR/2027-01-01.key); the previous key is held --key-overlap-days "
+                   "to carry devices over, then overwritten and deleted")
+    r.add_argument("--key-overlap-days", type=float, default=7.0, metavar="DAYS",
+                   help="days both keys are held after an epoch starts (default 7)")
     r.add_argument("--aggregator", metavar="ENDPOINT", help="aggregator ZeroMQ endpoint")
     r.add_argument("--dry-run", action="store_true", help="run everything but the send")
     r.add_argument("--collector-id", default=_default_id(), help="name of this collector")

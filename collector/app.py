@@ -54,7 +54,7 @@ class EdgePipeline:
     """Decodes messages, keeps presence state and yields closed-bin tally batches."""
 
     __slots__ = ("counters", "decode", "presence", "tally", "events", "devices", "edge",
-                 "_tacs")
+                 "_tacs", "_pseudo")
 
     def __init__(self, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, counters: Counters) -> None:
         self.counters = counters
@@ -68,12 +68,21 @@ class EdgePipeline:
             self.presence.hold = NightHold(cfg.timeout, cfg.timeout_night, a.night_start,
                                            a.night_end, self.edge.offset)
         self._tacs = cfg.m2m_tacs
+        # a collector.keyring.KeyRing rotates keys by capture time and carries devices over
+        self._pseudo = pseudonymizer
+        if hasattr(pseudonymizer, "carry"):
+            pseudonymizer.carry = self.presence.carry
         self.events: Counter[str] = Counter()
         # distinct devices seen, for the summary: a sketch (bounded; no pseudonym kept)
         self.devices = datasketches.hll_sketch(_DEVICES_LG_K, datasketches.tgt_hll_type.HLL_8)
 
     def feed(self, frame: int, ts: float, msg: TransportMessage) -> list[TallyBatch]:
         """Process one transport message; return batches of bins it closed."""
+        pseudo = self._pseudo
+        if ts >= pseudo.next_change:  # a key epoch starts or an overlap ends
+            pseudo.advance(ts)
+            if not getattr(pseudo, "overlapping", False):
+                self.presence.moved.clear()
         return self.feed_facts(frame, ts, msg.proto, msg.assoc, msg.dst, self.decode.facts(msg))
 
     def feed_facts(self, frame: int, ts: float, proto: str, assoc, dst: bytes,

@@ -118,6 +118,11 @@ class KeyRing:
         return len(self._gone)
 
     @property
+    def overlapping(self) -> bool:
+        """True while the previous epoch's key is held."""
+        return self._previous is not None
+
+    @property
     def epoch(self) -> int:
         """Start (UTC seconds) of the active epoch."""
         return self._epochs[self._index][0]

@@ -41,7 +41,7 @@ class PresenceState:
     __slots__ = ("bin", "timeout", "lateness", "late", "_slot", "_free", "_cells", "_cell_ids",
                  "_key", "_used", "_cell", "_since", "_last", "_acc_bin", "_acc_cell",
                  "_acc_secs", "_overflow", "_open_from", "_watermark", "_mcc", "on_close",
-                 "retain", "_flags", "_quiet_until", "created", "hold", "_hold")
+                 "retain", "_flags", "_quiet_until", "created", "hold", "_hold", "moved")
 
     def __init__(self, bin_seconds: int = 900, timeout: float = 7200.0,
                  lateness: float = 60.0, on_close=None, retain=None, hold=None) -> None:
@@ -76,6 +76,10 @@ class PresenceState:
         self._open_from: int | None = None      # start of the oldest bin not yet closed
         self._watermark = float("-inf")
         self._quiet_until = float("-inf")       # no device is on at or after this time
+        # old pseudonym -> new, for devices carried over to a new key epoch (collector.keyring)
+        # while a correlation table may still name them by the old one; emptied when the
+        # overlap ends
+        self.moved: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -86,6 +90,17 @@ class PresenceState:
         slot = self._slot.get(device)
         if slot is not None:
             self._flags[slot] |= flags
+
+    def carry(self, old: int, new: int) -> None:
+        """The device known as `old` is `new` under the new key epoch: its slot (and so
+        every column indexed by it) is renamed; later events naming `old` go to `new`."""
+        slot = self._slot.get(old)
+        if slot is None or new in self._slot:
+            return
+        del self._slot[old]
+        self._slot[new] = slot
+        self._key[slot] = new
+        self.moved[old] = new
 
     def observe(self, device: int, t: float, cell: CellKey | None, mcc: int = 0,
                 flags: int = 0) -> bool:
@@ -102,6 +117,9 @@ class PresenceState:
             # held): skip the empty bins of a gap at once
             self._open_from = max(self._open_from or 0, int(t // self.bin) * self.bin)
         slot = self._slot.get(device)
+        if slot is None and self.moved:
+            device = self.moved.get(device, device)
+            slot = self._slot.get(device)
         if slot is None:
             if t < self._open_from:
                 self.late += 1
