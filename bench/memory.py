@@ -3,7 +3,7 @@
     .venv/bin/python bench/memory.py [--devices 1000000] [--cells 3000]
 
 Feeds the edge state (PresenceState with the edge analytics' columns, plus the
-pipeline's set of distinct devices) two location events per device (a minute apart, so
+pipeline's distinct-devices HLL sketch) two location events per device (a minute apart, so
 each holds on-time in the open bin), each device a distinct 64-bit pseudonym in one of
 `--cells` cells, all inside one bin; then closes that bin (so every analytics column
 is allocated and written: home, stays, recurrence, M2M, segment) while the devices stay
@@ -19,6 +19,8 @@ import resource
 import sys
 import tracemalloc
 from pathlib import Path
+
+import datasketches
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -49,13 +51,14 @@ def main() -> int:
     if args.trace:
         tracemalloc.start()
     before = rss_bytes()
-    state, devices = PresenceState(), set()
+    state = PresenceState()
+    devices = datasketches.hll_sketch(14, datasketches.tgt_hll_type.HLL_8)
     if not args.no_edge:
         tally = PresenceTally("bench", 1, 900)
         EdgeAnalytics(state, tally, ZoneMap(), AnalyticsConfig())
     for i, (p, cell) in enumerate(events):  # seen in a cell, then a minute later again
         state.observe(p, t0 + i * 1e-4, cell)
-        devices.add(p)
+        devices.update(p - (1 << 64) if p >= 1 << 63 else p)
     for i, (p, cell) in enumerate(events):  # so each holds on-time in its open bin
         state.observe(p, t0 + 60 + i * 1e-4, cell)
     if not args.no_edge:  # close the bin: the analytics columns are written
