@@ -161,7 +161,7 @@ class Core:
         cell, s1, phone, peers = ue.cell, self.s1, ue.phone, self.peers
         ident = ue.guti if ue.guti is not None else phone.imsi
         mtmsi = ue.guti.mtmsi if ue.guti is not None else None
-        ue_ip = bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])
+        ue_ip = _ue_ip(ue)
         asks_imeisv = phone.reports_imeisv and not ue.attached_before
         # S6a authentication, then (after the IMEISV, which the MEI IE needs) the session
         then = peers.authenticate(ue.index, phone.imsi)
@@ -181,12 +181,7 @@ class Core:
                                      ue_ip, sgw_s1u_teid(ue.mme_ue)))
         ue.guti, ue.reg_tac = self._new_guti(), cell.tac
         accept = self.nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
-        t = self._ue_say(t, ue, False, "InitialContextSetupRequest/AttachAccept",
-                         s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, accept,
-                                                          self._r.getrandbits(256)))
-        t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
-                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
-                         self._modify(ue))
+        t = self._context_setup(t, ue, "InitialContextSetupRequest/AttachAccept", accept)
         t = self._ue_say(t, ue, True, "UplinkNASTransport/AttachComplete",
                          s1.uplink_nas(ue.mme_ue, ue.enb_ue, self.nas.attach_complete(), cell))
         ue.registered = ue.attached_before = True
@@ -208,19 +203,14 @@ class Core:
             return self.nr.arrive(t, ue), False
         self._connect(ue)
         s1, cell, phone, peers = self.s1, ue.cell, ue.phone, self.peers
-        ue_ip = bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])
+        ue_ip = _ue_ip(ue)
         then = peers.create_session(ue.index, phone.imsi, phone.msisdn,
                                     phone.imeisv if phone.reports_imeisv else None, cell, ue_ip,
                                     sgw_s1u_teid(ue.mme_ue), initial=False)
         t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
                          s1.initial_ue_message(ue.enb_ue, self.nas.tau_request(
                              old, old_tac, False, self._ksi), cell, "mo-Signalling"), then)
-        t = self._ue_say(t, ue, False, "InitialContextSetupRequest",
-                         s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
-                                                          self._r.getrandbits(256)))
-        t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
-                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
-                         self._modify(ue))
+        t = self._context_setup(t, ue, "InitialContextSetupRequest", None)
         t = self._tau_accept(t, ue, True)
         return self._ue_say(t, ue, False, "LocationReportingControl",
                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue)), True
@@ -257,12 +247,7 @@ class Core:
         t = self._ue_say(t, ue, True, "InitialUEMessage/ServiceRequest", s1.initial_ue_message(
             ue.enb_ue, self.nas.service_request(self._ksi, ue.seq), cell,
             "mt-Access" if paged else "mo-Data", ue.guti.mtmsi))
-        t = self._ue_say(t, ue, False, "InitialContextSetupRequest",
-                         s1.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
-                                                          self._r.getrandbits(256)))
-        t = self._ue_say(t, ue, True, "InitialContextSetupResponse",
-                         s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue, self._ip(cell)),
-                         self._modify(ue))
+        t = self._context_setup(t, ue, "InitialContextSetupRequest", None)
         return self._ue_say(t, ue, False, "LocationReportingControl",
                             s1.location_reporting_control(ue.mme_ue, ue.enb_ue))
 
@@ -361,9 +346,25 @@ class Core:
         ue.registered = False
         return self.release(t, ue, ("nas", "detach"), requested=False)
 
+    def _context_setup(self, t: int, ue: UE, name: str, nas_pdu: bytes | None) -> int:
+        """Initial Context Setup Request (`name`, carrying `nas_pdu` if any) and Response,
+        whose user-plane address the MME hands on to the S-GW (Modify Bearer)."""
+        s1 = self.s1
+        t = self._ue_say(t, ue, False, name, s1.initial_context_setup_request(
+            ue.mme_ue, ue.enb_ue, nas_pdu, self._r.getrandbits(256)))
+        return self._ue_say(t, ue, True, "InitialContextSetupResponse",
+                            s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue,
+                                                              self._ip(ue.cell)),
+                            self._modify(ue))
+
     def _modify(self, ue: UE) -> list[Exchange]:
         """Modify Bearer on S11: the eNB's S1-U F-TEID (and the ULI if the cell changed)."""
         return self.peers.modify(ue.index, ue.cell, self._ip(ue.cell), enb_s1u_teid(ue.enb_ue))
 
     def _ip(self, cell: CellSpec) -> str:
         return self._enb_ip[cell.enb_id]
+
+
+def _ue_ip(ue: UE) -> bytes:
+    """The UE's IPv4 address (PDN), from its index."""
+    return bytes([10, 45, ue.index >> 8 & 0xFF, ue.index & 0xFF])

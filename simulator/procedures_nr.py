@@ -63,16 +63,20 @@ class NRProcedures:
             None if old is None else nas5g.s_tmsi(old)))
         ue.guti, ue.reg_tac = core._new_guti(), cell.tac
         accept = self.nas.registration_accept(net.t3412, net.plmn, cell.tac, ue.guti)
-        t = self._say(t, ue, False, "InitialContextSetupRequest/RegistrationAccept",
-                      ng.initial_context_setup_request(ue.mme_ue, ue.enb_ue, accept,
-                                                       core._r.getrandbits(256)))
-        t = self._say(t, ue, True, "InitialContextSetupResponse",
-                      ng.initial_context_setup_response(ue.mme_ue, ue.enb_ue))
+        t = self._context_setup(t, ue, "InitialContextSetupRequest/RegistrationAccept", accept)
         t = self._say(t, ue, True, "UplinkNASTransport/RegistrationComplete",
                       ng.uplink_nas(ue.mme_ue, ue.enb_ue, self.nas.registration_complete(), cell))
         ue.registered = ue.attached_before = True
         return self._say(t, ue, False, "LocationReportingControl",
                          ng.location_reporting_control(ue.mme_ue, ue.enb_ue))
+
+    def _context_setup(self, t: int, ue: UE, name: str, nas_pdu: bytes | None) -> int:
+        """Initial Context Setup Request (`name`, carrying `nas_pdu` if any) and Response."""
+        ng = self.ng
+        t = self._say(t, ue, False, name, ng.initial_context_setup_request(
+            ue.mme_ue, ue.enb_ue, nas_pdu, self.core._r.getrandbits(256)))
+        return self._say(t, ue, True, "InitialContextSetupResponse",
+                         ng.initial_context_setup_response(ue.mme_ue, ue.enb_ue))
 
     def page(self, t: int, ue: UE, gnb_id: int) -> None:
         """Paging by 5G-S-TMSI from one gNB of the UE's registration area."""
@@ -86,11 +90,7 @@ class NRProcedures:
         t = self._say(t, ue, True, "InitialUEMessage/ServiceRequest", ng.initial_ue_message(
             ue.enb_ue, self.nas.service_request(core._ksi, ue.guti), cell,
             "mt-Access" if paged else "mo-Data", nas5g.s_tmsi(ue.guti)))
-        t = self._say(t, ue, False, "InitialContextSetupRequest",
-                      ng.initial_context_setup_request(ue.mme_ue, ue.enb_ue, None,
-                                                       core._r.getrandbits(256)))
-        t = self._say(t, ue, True, "InitialContextSetupResponse",
-                      ng.initial_context_setup_response(ue.mme_ue, ue.enb_ue))
+        t = self._context_setup(t, ue, "InitialContextSetupRequest", None)
         return self._say(t, ue, False, "LocationReportingControl",
                          ng.location_reporting_control(ue.mme_ue, ue.enb_ue))
 
