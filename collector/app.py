@@ -15,7 +15,6 @@ import datasketches
 
 from collector.decode.stage import DecodeStage
 from collector.edge import AnalyticsConfig, EdgeAnalytics
-from collector.events import SignallingEvent
 from collector.framing.messages import TransportMessage
 from collector.m2m import ACTIVE, ACTIVE_NAS, BUILTIN_TACS, BY_TAC
 from collector.order import keyed_messages
@@ -26,8 +25,6 @@ from collector.zones import ZoneMap
 from wire.pseudonym import Pseudonymizer
 from wire.tally import TallyBatch
 
-# the decoders hand an IMEI's TAC (8 digits, as text) on where SignallingEvent has the field
-_HAS_TAC = "imei_tac" in SignallingEvent.__slots__
 # the summary's distinct devices: an HLL of lgK 14 (16 KiB, about 0.8 % relative error)
 _DEVICES_LG_K = 14
 _2_63, _2_64 = 1 << 63, 1 << 64  # a pseudonym is the sketch item as a signed 64-bit integer
@@ -100,7 +97,7 @@ class EdgePipeline:
             mcc = ev.home_mcc
             mcc = int(mcc) if mcc and mcc.isdigit() else 0
             flags = ACTIVE if ev.nas in ACTIVE_NAS else 0
-            if _HAS_TAC and ev.imei_tac in self._tacs:
+            if ev.imei_tac in self._tacs:
                 flags |= BY_TAC
             if ev.off:
                 ok = self.presence.observe(ev.subscriber, ev.time, None, mcc, flags)
