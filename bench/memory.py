@@ -28,6 +28,7 @@ from collector.edge import AnalyticsConfig, EdgeAnalytics  # noqa: E402
 from collector.presence import PresenceState  # noqa: E402
 from collector.tally import PresenceTally  # noqa: E402
 from collector.zones import ZoneMap  # noqa: E402
+from wire.pseudonym import as_signed64  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -58,7 +59,7 @@ def main() -> int:
         EdgeAnalytics(state, tally, ZoneMap(), AnalyticsConfig())
     for i, (p, cell) in enumerate(events):  # seen in a cell, then a minute later again
         state.observe(p, t0 + i * 1e-4, cell)
-        devices.update(p - (1 << 64) if p >= 1 << 63 else p)
+        devices.update(as_signed64(p))
     for i, (p, cell) in enumerate(events):  # so each holds on-time in its open bin
         state.observe(p, t0 + 60 + i * 1e-4, cell)
     if not args.no_edge:  # close the bin: the analytics columns are written

@@ -27,7 +27,9 @@ from wire.tally import TallyBatch
 
 # the summary's distinct devices: an HLL of lgK 14 (16 KiB, about 0.8 % relative error)
 _DEVICES_LG_K = 14
-_2_63, _2_64 = 1 << 63, 1 << 64  # a pseudonym is the sketch item as a signed 64-bit integer
+# a pseudonym is the sketch item as a signed 64-bit integer (wire.pseudonym.as_signed64,
+# written inline here: the hot path)
+_2_63, _2_64 = 1 << 63, 1 << 64
 
 log = logging.getLogger("collector")
 
@@ -78,7 +80,7 @@ class EdgePipeline:
         pseudo = self._pseudo
         if ts >= pseudo.next_change:  # a key epoch starts or an overlap ends
             pseudo.advance(ts)
-            if not getattr(pseudo, "overlapping", False):
+            if not pseudo.overlapping:
                 self.presence.moved.clear()
         return self.feed_facts(frame, ts, msg.proto, msg.assoc, msg.dst, self.decode.facts(msg))
 

@@ -26,6 +26,7 @@ class Pseudonymizer:
 
     __slots__ = ("_base",)
     next_change = math.inf   # one key for all time (collector.keyring.KeyRing rotates)
+    overlapping = False      # never a previous key held
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
