@@ -56,7 +56,10 @@ def _capture(path: str, cap: int | None, counters: Counters, shard: Shard) -> It
     whole = shard == EVERYTHING
     framer = Framer(counters)
     clock = float("-inf")
-    for frame_no, ts, linktype, frame in read_capture(path, counters):
+    # what is wrong with the file itself is counted by the process reading shard 0 only
+    # (every process reads every frame)
+    for frame_no, ts, linktype, frame in read_capture(path, counters if first == 0
+                                                      else Counters()):
         clock = ts if ts > clock else clock
         if not whole and not first <= bucket_of(linktype, frame) < stop:
             continue

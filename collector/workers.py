@@ -1,15 +1,17 @@
 """Decoding spread over processes: `collector replay --workers N`.
 
-Each process (the parent and N-1 children) reads every capture but frames and
-decodes only the frames of its shard — the frames whose unordered (source, destination) IP address pair hashes
-to it (`collector.order.shard_of`), so an SCTP association, a TCP stream and
-the fragments of a datagram stay in one worker.  A worker runs the expensive, pure
-half of decoding (`DecodeStage.facts`: framing, APER/TLV walk, NAS, pseudonymisation)
-and sends the facts of its messages in batches to the parent.  The parent merges the
-workers' streams back into the order a single process reads them (`collector.order`)
-and applies the cheap,
-stateful half — correlation (`DecodeStage.attribute`), presence state, tallies — in
-that order, so the counts are those of one worker, exactly.
+The N-1 child processes read every capture but frame and decode only the frames of
+their shard — the frames whose unordered (source, destination) IP address pair hashes
+to it (`collector.order.shard_of`), so an SCTP association, a TCP stream and the
+fragments of a datagram stay in one worker.  A worker runs the expensive, pure half of
+decoding (`DecodeStage.facts`: framing, APER/TLV walk, NAS, pseudonymisation) and sends
+the facts of its messages in batches to the parent.  The parent decodes nothing: it
+merges the workers' streams back into the order a single process reads them
+(`collector.order`) and applies the stateful half — correlation
+(`DecodeStage.attribute`), presence state, tallies — in that order, so the counts are
+those of one worker, exactly.  (Measured: that ordered half and the merge are about
+half of the parent's former load, so a parent that also decoded a share was the
+bottleneck and two processes ran no faster than one.)
 
 Facts hold pseudonyms, never identity digits (each decoder drops them in `facts`):
 what crosses the process boundary is what the parent may hold.
@@ -35,7 +37,6 @@ from wire.pseudonym import Pseudonymizer
 
 BATCH = 2048       # messages per inter-process batch
 QUEUE_DEPTH = 64   # batches a worker may run ahead of the parent
-PARENT_SHARE = 0.15  # of an even share: the parent also runs the ordered half (CPU balanced)
 
 
 class WorkerEnd:
@@ -116,10 +117,8 @@ def _no_gc() -> Iterator[None]:
 
 
 def plan(workers: int) -> list[Shard]:
-    """Bucket ranges: the parent's first (it also runs the ordered half, so it decodes a
-    smaller share, PARENT_SHARE of an even one), then each child's."""
-    even = 1.0 / workers
-    return shards([even * PARENT_SHARE] + [even] * (workers - 1))
+    """The bucket ranges of the `workers` - 1 children (the parent decodes none)."""
+    return shards([1.0] * (workers - 1))
 
 
 def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
@@ -129,7 +128,9 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
     position is the same index in the same merged order, so a snapshot of one process
     goes on with N and the other way round; the workers then ignore SIGTERM/SIGINT and
     the parent stops them once it has stopped at a message boundary."""
-    mine, *theirs = plan(workers)
+    if workers < 2:
+        raise ValueError("replay_parallel needs 2 workers or more")
+    theirs = plan(workers)
     ctx = multiprocessing.get_context("fork")  # the children inherit the loaded decoders
     queues = [ctx.Queue(maxsize=QUEUE_DEPTH) for _ in theirs]
     procs = [ctx.Process(target=_work, args=(paths, shard, pseudonymizer, q, state is not None),
@@ -144,8 +145,8 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
     ends: list[WorkerEnd] = []
     try:
         resumable = None if state is None else ResumableReplay(state, pipe, paths)
-        local = _records(pipe.decode, keyed_messages(paths, counters, mine))
-        merged = heapq.merge(local, *(_drain(q, ends) for q in queues), key=itemgetter(0))
+        streams = [_drain(q, ends) for q in queues]
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=itemgetter(0))
         feed = pipe.feed_facts
         if resumable is None:
             for _key, ts, frame, proto, assoc, dst, read in merged:

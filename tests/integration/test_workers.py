@@ -68,6 +68,17 @@ def test_counts_identical_on_a_simulated_city(city: str) -> None:
     assert outcome([city], 2) == one
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_truncated_capture_is_counted_once(city: str, tmp_path, workers: int) -> None:
+    """Every process reads every frame; what is wrong with the file is counted once."""
+    cut = tmp_path / "cut.pcap"
+    data = open(city, "rb").read()
+    cut.write_bytes(data[:len(data) * 2 // 3])  # ends inside a record
+    one = outcome([str(cut)], 1)
+    assert one[1].get(("capture", "truncated_capture")) == 1
+    assert outcome([str(cut)], workers) == one
+
+
 def test_cli_summary_identical(city: str) -> None:
     one = run("collector", "replay", city, "--dry-run").stdout
     assert b"presence rows" in one
