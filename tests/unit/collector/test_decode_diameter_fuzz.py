@@ -20,6 +20,7 @@ from tests.unit.collector.test_decode_diameter_differential import diameter_mess
 from wire.pseudonym import Pseudonymizer
 
 EXAMPLES = 3000
+HANG = 5.0  # seconds for one message: a hang guard (a decode takes microseconds)
 
 
 @cache
@@ -89,7 +90,7 @@ def byte_mutation(draw) -> bytes:
 def check(decoder: DiameterDecoder, data: bytes) -> None:
     started = time.monotonic()
     events, reason = decoder(data, ("a", "b"), 1, 1.0)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < HANG  # a hang guard, not a speed test
     assert reason is None or reason in REASONS
     text = repr(events) + repr([e.inspect_record() for e in events])
     assert not [s for s in secrets() if s in text]
@@ -97,7 +98,6 @@ def check(decoder: DiameterDecoder, data: bytes) -> None:
 
 def test_mutated_messages_return_reasons_and_never_hang() -> None:
     decoder = DiameterDecoder(Pseudonymizer(bytes(32)), Correlator(max_entries=1000, ttl=60.0))
-    started = time.monotonic()
 
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
@@ -106,7 +106,6 @@ def test_mutated_messages_return_reasons_and_never_hang() -> None:
         check(decoder, data)
 
     run()
-    assert time.monotonic() - started < 20.0
 
 
 def test_every_avp_length_zero_in_turn() -> None:

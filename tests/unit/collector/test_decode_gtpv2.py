@@ -214,17 +214,18 @@ def mutated(draw) -> bytes:
 def test_mutated_real_messages_never_raise() -> None:
     imsis, msisdns = tsv_identities()
     secrets = sorted(imsis | msisdns | tsv_equipment())
-    d, started = decoder(), clock.monotonic()
+    d = decoder()
 
     @settings(max_examples=4000, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(mutated(), st.sampled_from([S11, ((MME, 40000), (SGW, 2123)), ("a", "b"), None]))
     def run(data: bytes, assoc) -> None:
+        started = clock.monotonic()
         events, reason = d(data, assoc, 1, 1.0)
+        assert clock.monotonic() - started < 5.0  # a hang guard (µs per message), not speed
         assert reason is None or reason in REASONS
         text = "".join(repr(e) for e in events)
         assert all(e.subscriber is None or e.subscriber >= 0 for e in events)
         assert not [s for s in secrets if s in text]
 
     run()
-    assert clock.monotonic() - started < 20

@@ -71,13 +71,12 @@ def tcp_session(draw):
 
 
 def test_tcp_segment_sequences() -> None:
-    started = time.monotonic()
-
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(tcp_session())
     def run(session) -> None:
         frames, msgs, clean = session
+        started = time.monotonic()
         counters = Counters()
         framer = Framer(counters)
         framer._tcp._max_early = 1 << 20  # nothing given up for want of room
@@ -88,10 +87,10 @@ def test_tcp_segment_sequences() -> None:
             assert out == msgs and not counters.dropped
         framer.flush()
         assert len(framer._tcp) == 0
+        assert time.monotonic() - started < 5.0  # a hang guard (ms per session), not speed
         assert all(stage == "framing" and r in REASONS for stage, r in counters.dropped)
 
     run()
-    assert time.monotonic() - started < 20.0
 
 
 @st.composite
@@ -124,13 +123,12 @@ def fragment_set(draw):
 
 
 def test_fragment_sets() -> None:
-    started = time.monotonic()
-
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(fragment_set())
     def run(case) -> None:
         frames, body, clean = case
+        started = time.monotonic()
         counters = Counters()
         framer = Framer(counters)
         out = [m.payload for i, f in enumerate(frames) for m in framer(1, f, float(i) / 100)]
@@ -138,6 +136,6 @@ def test_fragment_sets() -> None:
             # repeated whole packet would: never anything but the datagram
             assert out and set(out) == {body} and not counters.dropped
         assert len(framer._fragments) <= 1
+        assert time.monotonic() - started < 5.0  # a hang guard (ms per set), not speed
 
     run()
-    assert time.monotonic() - started < 20.0
