@@ -21,6 +21,7 @@ VENDOR_3GPP = 10415
 S6A = 16777251                  # Application-ID (TS 29.272 §7.1.8)
 # Command codes: RFC 6733 §3.1; TS 29.272 §7.2
 CAPABILITIES_EXCHANGE, UPDATE_LOCATION, AUTHENTICATION_INFORMATION, PURGE_UE = 257, 316, 318, 321
+DEVICE_WATCHDOG = 280
 # IETF AVP codes (RFC 6733 §4.5)
 USER_NAME, HOST_IP_ADDRESS, AUTH_APPLICATION_ID, VENDOR_SPECIFIC_APPLICATION_ID = 1, 257, 258, 260
 SESSION_ID, ORIGIN_HOST, SUPPORTED_VENDOR_ID, VENDOR_ID = 263, 264, 265, 266
@@ -72,8 +73,8 @@ def message(command: int, request: bool, application: int, hop: int, end: int,
     """A Diameter message (version 1); requests of S6a are proxiable (P flag)."""
     body = b"".join(avps)
     flags = (_R | _P) if request else _P
-    if command == CAPABILITIES_EXCHANGE:
-        flags &= ~_P  # CER/CEA are never proxied (RFC 6733 §5.3.1)
+    if command in (CAPABILITIES_EXCHANGE, DEVICE_WATCHDOG):
+        flags &= ~_P  # CER/CEA and DWR/DWA are never proxied (RFC 6733 §5.3.1, §5.5.1)
     return struct.pack("!II", 1 << 24 | (20 + len(body)), flags << 24 | command) + struct.pack(
         "!III", application, hop & 0xFFFFFFFF, end & 0xFFFFFFFF) + body
 
@@ -143,6 +144,14 @@ class S6a:
                  avp(VENDOR_SPECIFIC_APPLICATION_ID, u32(VENDOR_ID, VENDOR_3GPP)
                      + u32(AUTH_APPLICATION_ID, S6A))]
         return message(CAPABILITIES_EXCHANGE, mme, 0, hop, end, avps)
+
+    # RFC 6733 §5.5.1 / §5.5.2 device watchdog, when the connection has been idle for Tw
+    def watchdog(self, mme: bool, request: bool, hop: int, end: int) -> bytes:
+        """DWR (request) or DWA (answer, success) sent by the MME (`mme`) or the HSS."""
+        host = self.mme_host if mme else self.hss_host
+        avps = [] if request else [u32(RESULT_CODE, DIAMETER_SUCCESS)]
+        avps += [utf8(ORIGIN_HOST, host), utf8(ORIGIN_REALM, self.realm)]
+        return message(DEVICE_WATCHDOG, request, 0, hop, end, avps)
 
     # §7.2.5 Authentication-Information-Request / §7.2.6 Answer
     def air(self, hop: int, end: int, session: str, imsi: str) -> bytes:

@@ -113,6 +113,15 @@ class MMEPeers:
                 Exchange("s6a", True, "CapabilitiesExchangeAnswer",
                          self.s6a.capabilities(False, hop, end))]
 
+    def watchdog(self) -> list[Exchange]:
+        """DWR / DWA after Tw without traffic on the Diameter connection (the MME's timer)."""
+        hop, end = self._hop, self._end = ((self._hop + 1) & 0xFFFFFFFF,
+                                           (self._end + 1) & 0xFFFFFFFF)
+        return [Exchange("s6a", False, "DeviceWatchdogRequest",
+                         self.s6a.watchdog(True, True, hop, end)),
+                Exchange("s6a", True, "DeviceWatchdogAnswer",
+                         self.s6a.watchdog(False, False, hop, end))]
+
     def authenticate(self, index: int, imsi: str) -> list[Exchange]:
         """AIR / AIA when the MME has no security context for the UE (its first attach)."""
         if index in self._known:

@@ -32,6 +32,7 @@ from simulator.procedures import UE, Core, Message, below
 from simulator.progress import Progress
 from simulator.scenario import Scenario
 from simulator.templates import Templates
+from simulator.watchdog import Watchdog
 
 US = 1_000_000
 _ATTACH_HOLD = (3, 10)     # seconds connected after an attach
@@ -45,7 +46,7 @@ class _Run:
     """One run: the agenda (a heap), the UEs and their timer generations."""
 
     __slots__ = ("core", "r", "agenda", "ues", "upcoming", "gen", "release_at", "seq",
-                 "arriving")
+                 "arriving", "watchdog", "end")
 
     def __init__(self, scn: Scenario, seed: int, templates: Templates | None = None) -> None:
         self.r = rng(seed, "signalling")
@@ -57,6 +58,10 @@ class _Run:
         self.release_at: list[int] = []  # when the current connection goes idle
         self.seq = itertools.count()
         self.arriving: set[int] = set()  # UEs whose first power-on is an arrival on
+        # the S6a device watchdog (its own random stream: the other draws are unchanged)
+        self.watchdog = (Watchdog(self.core, rng(seed, "watchdog"))
+                         if scn.network.core_signalling else None)
+        self.end = 0  # µs: the end of the run (`chunks`)
 
     def push(self, t: int, ue: int, what: object) -> None:
         heapq.heappush(self.agenda, (t, next(self.seq), ue, what))
@@ -93,7 +98,7 @@ class _Run:
         emission order kept) and before the next: a procedure never says anything earlier
         than `_LAG` before the event that starts it, so the messages older than the current
         event less `_LAG` are final.  `progress` advances by one step per simulated hour."""
-        tick = start + _HOUR
+        tick, self.end = start + _HOUR, end
         while self.agenda and self.agenda[0][0] < end:
             if self.agenda[0][0] >= tick:
                 while self.agenda[0][0] >= tick:
@@ -121,6 +126,8 @@ class _Run:
             ready = [m for m in out if m.t_us < before]
             self.core.out = [m for m in out if m.t_us >= before]
         ready.sort(key=lambda m: m.t_us)
+        if self.watchdog is not None:
+            ready = self.watchdog.fill(ready, self.end if before is None else before)
         return ready
 
     def on_step(self, t: int, i: int, step: Step) -> None:

@@ -68,15 +68,32 @@ def test_answers_match_requests(tiny, tiny_out):
         assert m.value(0, diameter.RESULT_CODE) == diameter.DIAMETER_SUCCESS
         assert m.value(0, diameter.ORIGIN_HOST) == f"hss.{REALM}".encode()
         assert m.t_us - req.t_us < 30_000
-        if m.command != 257:
+        if m.command not in (257, 280):  # base protocol: CER/CEA, DWR/DWA (application 0)
             assert m.application == diameter.S6A
             assert m.value(0, diameter.SESSION_ID) == req.value(0, diameter.SESSION_ID)
             assert m.value(0, diameter.SESSION_ID).startswith(f"mme.{REALM};")
             assert req.value(0, diameter.DESTINATION_HOST) == f"hss.{REALM}".encode()
     assert not pending
-    sessions = [m.value(0, diameter.SESSION_ID) for m in msgs if m.request and m.command != 257]
+    sessions = [m.value(0, diameter.SESSION_ID) for m in msgs
+                if m.request and m.command not in (257, 280)]
     assert len(set(sessions)) == len(sessions)
-    assert {m.command for m in msgs} == {257, 316, 318, 321}
+    assert {m.command for m in msgs} == {257, 280, 316, 318, 321}
+
+
+def test_device_watchdog_when_the_connection_is_idle(tiny_out):
+    """RFC 6733 §5.5: after Tw (30 s ± 2 s) without a message on the connection the MME
+    sends a DWR, answered by a DWA; never while other messages keep it busy."""
+    out, _ = tiny_out
+    msgs = diameter_messages(out / "s1.pcap")
+    watchdogs = [m for m in msgs if m.command == diameter.DEVICE_WATCHDOG]
+    assert len(watchdogs) > 20  # a 3-hour evening of a few phones: mostly idle
+    for before, m in zip(msgs, msgs[1:], strict=False):
+        gap = m.t_us - before.t_us
+        assert gap <= 32_000_000 + 20_000  # the timer expires within 32 s, answered in 20 ms
+        if m.command == diameter.DEVICE_WATCHDOG and m.request:
+            assert gap >= 28_000_000  # only after Tw (less the jitter) of silence
+            assert m.value(0, diameter.ORIGIN_HOST) == f"mme.{REALM}".encode()
+            assert set(m.avps) == {(0, diameter.ORIGIN_HOST), (0, diameter.ORIGIN_REALM)}
 
 
 def test_air_and_ulr_name_the_attaching_phone(tiny, tiny_out):
@@ -91,7 +108,7 @@ def test_air_and_ulr_name_the_attaching_phone(tiny, tiny_out):
     msgs = diameter_messages(out / "s1.pcap")
     air, ulr, purged = set(), [], set()
     for m in msgs:
-        if not m.request or m.command == 257:
+        if not m.request or m.command in (257, 280):  # base protocol: no subscriber
             continue
         imsi = m.value(0, diameter.USER_NAME)
         assert imsi in phones
