@@ -10,35 +10,17 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, free_port, needles, run, scan, tsv_identities
+from tests.integration.conftest import in_ns
 from wire.pseudonym import new_key, write_key
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                                 reason="needs root and iproute2 (network namespaces, veth)")
-
-
-@pytest.fixture
-def netns():
-    name = f"cctest{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        for cmd in (["link", "add", "probe0", "type", "veth", "peer", "name", "span0"],
-                    ["link", "set", "lo", "up"], ["link", "set", "probe0", "up"],
-                    ["link", "set", "span0", "up"]):
-            subprocess.run(["ip", "-n", name, *cmd], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "delete", name], check=False)
-
-
-def in_ns(ns: str, *args: str) -> list[str]:
-    return ["ip", "netns", "exec", ns, sys.executable, *args]
 
 
 def summary_lines(text: bytes, *keys: str) -> dict[str, str]:

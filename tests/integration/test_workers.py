@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pickle
 import queue
+from pathlib import Path
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_counts_identical_on_a_simulated_city(city: str) -> None:
 def test_a_truncated_capture_is_counted_once(city: str, tmp_path, workers: int) -> None:
     """Every process reads every frame; what is wrong with the file is counted once."""
     cut = tmp_path / "cut.pcap"
-    data = open(city, "rb").read()
+    data = Path(city).read_bytes()
     cut.write_bytes(data[:len(data) * 2 // 3])  # ends inside a record
     one = outcome([str(cut)], 1)
     assert one[1].get(("capture", "truncated_capture")) == 1

@@ -1,0 +1,34 @@
+"""Fixtures of the integration tests: a network namespace with a veth pair."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def netns():
+    """A network namespace the test owns: loopback up and a veth pair `probe0` (where the
+    collector captures) - `span0` (where frames are sent), IPv6 off (no neighbour discovery
+    frames beside the test's own); deleted at the end."""
+    name = f"cctest{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", name, "sysctl", "-qw",
+                        "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1"], check=True)
+        for cmd in (["link", "add", "probe0", "type", "veth", "peer", "name", "span0"],
+                    ["link", "set", "lo", "up"], ["link", "set", "probe0", "up"],
+                    ["link", "set", "span0", "up"]):
+            subprocess.run(["ip", "-n", name, *cmd], check=True)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+def in_ns(ns: str, *args: str) -> list[str]:
+    """The command line running this Python with `args` inside namespace `ns`."""
+    return ["ip", "netns", "exec", ns, sys.executable, *args]
