@@ -4,8 +4,10 @@ it only by a temporary id (DESIGN.md, "Signalling decoded").
 Keys: the two ids of a UE-associated logical S1-connection (TS 36.413 §9.2.3.3
 MME-UE-S1AP-ID, unique within its MME; §9.2.3.4 eNB-UE-S1AP-ID, unique within
 its eNB, hence per SCTP association), the S-TMSI (MMEC + M-TMSI, TS 23.003)
-and the S-GW F-TEID of an E-RAB (TS 36.413 §9.2.2.1-2).  Values are Subscriber
-tuples (pseudonym, home MCC): no raw identity is ever stored.
+and the S-GW F-TEID of an E-RAB (TS 36.413 §9.2.2.1-2).  A 5G-S-TMSI is kept
+under the S-TMSI it maps to (`mapped_s_tmsi`): a phone moving between 4G and 5G
+names itself by the GUTI mapped from the one it holds, so one table serves both.
+Values are Subscriber tuples (pseudonym, home MCC): no raw identity is ever stored.
 
 Every table is a bounded LRU; an entry not used for `ttl` seconds of capture time
 expires.  A probe beside one MME sees one MME-UE-S1AP-ID space, so that id is
@@ -19,6 +21,18 @@ import math
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any, NamedTuple
+
+
+def mapped_s_tmsi(s_tmsi: tuple[int, int, int]) -> tuple[int, int]:
+    """The S-TMSI (MMEC, M-TMSI) a 5G-S-TMSI (AMF Set ID, AMF Pointer, 5G-TMSI) maps to.
+
+    TS 23.003 §2.10.2.2: MMEGI = AMF Region ID (8 bits) and the 8 most significant bits
+    of the AMF Set ID; MMEC = the 2 least significant bits of the AMF Set ID and the AMF
+    Pointer (6 bits); M-TMSI = 5G-TMSI.  The bits of the AMF Set ID that go into the
+    MMEGI are dropped, as the S-TMSI keys drop the MMEGI (one MME pool seen).
+    """
+    aset, ptr, tmsi = s_tmsi
+    return (aset & 0x3) << 6 | ptr & 0x3F, tmsi
 
 
 class Subscriber(NamedTuple):
@@ -108,20 +122,20 @@ class BoundedTable:
 class Correlator:
     """Correlation tables of one collector process (one decoder thread)."""
 
-    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer", "_ran", "_amf", "_tmsi5g")
+    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer", "_ran", "_amf")
 
     def __init__(self, max_entries: int = 1_000_000, ttl: float = 86_400.0) -> None:
         # (assoc, eNB id) -> (Subscriber | None, MME id | None)
         self._enb = BoundedTable(max_entries, ttl)
         # MME id -> (Subscriber | None, (assoc, eNB id) | None)
         self._mme = BoundedTable(max_entries, ttl)
-        self._tmsi = BoundedTable(max_entries, ttl)    # (MMEC, M-TMSI) -> Subscriber
+        # (MMEC, M-TMSI) -> Subscriber, of S-TMSIs and of the 5G-S-TMSIs mapped to them
+        self._tmsi = BoundedTable(max_entries, ttl)
         self._bearer = BoundedTable(max_entries, ttl)  # (address, TEID) -> Subscriber
         # NGAP, as _enb/_mme: (assoc, RAN id) -> (Subscriber | None, AMF id | None) and
-        # AMF id -> (Subscriber | None, (assoc, RAN id) | None); 5G-S-TMSI -> Subscriber
+        # AMF id -> (Subscriber | None, (assoc, RAN id) | None)
         self._ran = BoundedTable(max_entries, ttl)
         self._amf = BoundedTable(max_entries, ttl)
-        self._tmsi5g = BoundedTable(max_entries, ttl)
 
     # UE-associated logical S1-connections (TS 36.413 §3.1, §9.2.3.3-4)
 
@@ -154,6 +168,7 @@ class Correlator:
         """Forget a released connection (TS 36.413 §8.3.3 UE CONTEXT RELEASE)."""
         if enb_id is not None:
             self._enb.pop((assoc, enb_id))
+            self._bearer.pop(("off", assoc, enb_id))
         if mme_id is not None:
             self._mme.pop(mme_id)
 
@@ -180,11 +195,12 @@ class Correlator:
         return {name: getattr(self, name).state() for name in self.__slots__}
 
     # tables whose values are a Subscriber, the others (Subscriber | None, partner id)
-    _SUBSCRIBER_VALUES = ("_tmsi", "_bearer", "_tmsi5g")
+    _SUBSCRIBER_VALUES = ("_tmsi", "_bearer")
 
     def restore(self, state: dict) -> None:
         """Take back a `state()` (Subscribers made again from their fields: a snapshot
-        keeps tuples, not types)."""
+        keeps tuples, not types).  A snapshot of the collector before 5G-S-TMSIs were
+        mapped has a `_tmsi5g` table: its entries join `_tmsi` under their mapped keys."""
         for name in self.__slots__:
             items, oldest = state[name]
             if name in self._SUBSCRIBER_VALUES:
@@ -193,6 +209,10 @@ class Correlator:
                 items = [(k, t, (None if v[0] is None else Subscriber(*v[0]), v[1]))
                          for k, t, v in items]
             getattr(self, name).restore((items, oldest))
+        for k, t, v in sorted(state.get("_tmsi5g", ([], None))[0], key=lambda kt: kt[1]):
+            key = mapped_s_tmsi(tuple(k))
+            if self._tmsi.get(key, t) is None:
+                self._tmsi.put(key, Subscriber(*v), t)
 
     def __repr__(self) -> str:  # sizes only
         return (f"Correlator(enb={len(self._enb)}, mme={len(self._mme)}, "
@@ -200,7 +220,10 @@ class Correlator:
 
     # UE-associated logical NG-connections (TS 38.413 §9.3.3.1 AMF UE NGAP ID, unique
     # within the AMF; §9.3.3.2 RAN UE NGAP ID, unique within the NG-RAN node) and
-    # 5G-S-TMSIs (TS 23.003 §2.10.1: AMF Set ID, AMF Pointer, 5G-TMSI)
+    # 5G-S-TMSIs (TS 23.003 §2.10.1: AMF Set ID, AMF Pointer, 5G-TMSI), kept as the
+    # S-TMSIs they map to (§2.10.2.2): an AMF interworking with the MME (N26) hands the
+    # same GUTI to both RATs, so a 5G-GUTI allocated in NGAP names the phone in S1AP
+    # (mapped GUTI, TS 24.301 §5.5.3.2.2) and an EPS GUTI in NGAP (TS 24.501 §5.5.1.3.2).
 
     def ngap_ue_lookup(self, assoc: Hashable, ran_id: int | None, amf_id: int | None,
                        now: float) -> Subscriber | None:
@@ -230,16 +253,40 @@ class Correlator:
         """Forget a released NG connection (TS 38.413 §8.3.3 UE CONTEXT RELEASE)."""
         if ran_id is not None:
             self._ran.pop((assoc, ran_id))
+            self._bearer.pop(("off", assoc, ran_id))
         if amf_id is not None:
             self._amf.pop(amf_id)
 
+    # A connection whose UE switched off (UE-initiated de-registration or detach, TS 24.501
+    # and TS 24.301 §5.5.2.2) lives on only to be released, and its UE CONTEXT RELEASE
+    # COMPLETE may still name the UE's last cell (TS 38.413 and TS 36.413 §8.3.3).  It is
+    # keyed by the RAN node's UE id and association (a Detach or Deregistration from idle
+    # has no core id yet) in the bearer table under an "off" tag, its value the subscriber
+    # who left.
+
+    def ue_switched_off(self, assoc: Hashable, ran_id: int, sub: Subscriber,
+                        now: float) -> None:
+        """Record that `sub`, on the connection (assoc, eNB / RAN UE id), switched off."""
+        self._bearer.put(("off", assoc, ran_id), sub, now)
+
+    def ue_is_off(self, assoc: Hashable, ran_id: int, sub: Subscriber | None,
+                  now: float) -> bool:
+        """True if `sub` switched off on the connection (assoc, eNB / RAN UE id)."""
+        return sub is not None and self._bearer.get(("off", assoc, ran_id), now) == sub
+
+    def ue_on(self, assoc: Hashable, ran_id: int) -> None:
+        """A new connection holds (assoc, eNB / RAN UE id): forget a switch-off on it."""
+        self._bearer.pop(("off", assoc, ran_id))
+
     def tmsi5g_lookup(self, s_tmsi: tuple[int, int, int], now: float) -> Subscriber | None:
-        """Subscriber a 5G-S-TMSI (from a 5G-GUTI, NAS or NGAP) was allocated to."""
-        return self._tmsi5g.get(s_tmsi, now)
+        """Subscriber a 5G-S-TMSI (from a 5G-GUTI, NAS or NGAP) or the S-TMSI of the GUTI
+        it maps to was allocated to."""
+        return self._tmsi.get(mapped_s_tmsi(s_tmsi), now)
 
     def tmsi5g_learn(self, s_tmsi: tuple[int, int, int], sub: Subscriber, now: float) -> None:
-        """Record the 5G-S-TMSI part of a 5G-GUTI allocated to `sub`."""
-        self._tmsi5g.put(s_tmsi, sub, now)
+        """Record the 5G-S-TMSI part of a 5G-GUTI allocated to `sub` (under its mapped
+        S-TMSI)."""
+        self._tmsi.put(mapped_s_tmsi(s_tmsi), sub, now)
 
     # GTPv2-C control-plane tunnels (TS 29.274 §5.5.1, §8.22): the TEID in a message
     # header is the one the receiver allocated and sent in an F-TEID, so (receiver

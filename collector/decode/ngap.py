@@ -10,7 +10,9 @@ set of rows tshark reports (tests/golden/captures/README.md).  Node-level
 procedures (NG SETUP, RAN/AMF CONFIGURATION UPDATE) name no UE and no location:
 their IE container is not walked, and they give no event.  The TAI lists inside
 5GS NAS (Registration accept) say where a UE may go without registering, not
-where it is: they make no event on their own.
+where it is: they make no event on their own.  A UE that switches off (UE-originated
+Deregistration) is `off`, and so is the release of its connection that follows, whose
+User Location Information names the cell it left from.
 
 Decoding is two steps (`collector.decode.stage`): `facts` is pure (bytes and key
 in, an `NGAPRead` out: pseudonyms, never identity digits, a SUPI exists only
@@ -177,8 +179,12 @@ class NGAPDecoder:
 
     def attribute(self, read: NGAPRead, assoc: Hashable, frame: int,
                   time: float) -> tuple[list[SignallingEvent], str | None]:
-        """The event of what `facts` read, attributed through the correlation tables."""
-        sub = self._attribute(read, assoc, time)
+        """The event of what `facts` read, attributed through the correlation tables.
+
+        A message on the connection of a UE that switched off (the release that follows
+        the Deregistration) is `off` too: the location it carries is where the UE was.
+        """
+        sub, off = self._attribute(read, assoc, time)
         reason = read.reason
         if read.concealed and sub is None:
             reason = reason or "concealed"
@@ -187,7 +193,7 @@ class NGAPDecoder:
         event = SignallingEvent(
             frame, time, "ngap", read.name, nas=read.nas,
             subscriber=sub.pseudonym if sub else None, home_mcc=sub.home_mcc if sub else None,
-            plmn=read.plmn, tac=read.tac, cell=read.cell, rat=read.rat, off=read.off,
+            plmn=read.plmn, tac=read.tac, cell=read.cell, rat=read.rat, off=off,
             target=read.name in HANDOVER_TARGET, imei_tac=read.imei_tac)
         return [event], reason
 
@@ -260,12 +266,14 @@ class NGAPDecoder:
                 main.imei_tac = main.imei_tac or other.imei_tac
         return main, reason
 
-    def _attribute(self, r: NGAPRead, assoc: Hashable, now: float) -> Subscriber | None:
-        """The subscriber of a message (carried, else correlated) and what it teaches."""
+    def _attribute(self, r: NGAPRead, assoc: Hashable,
+                   now: float) -> tuple[Subscriber | None, bool]:
+        """The subscriber of a message (carried, else correlated), whether it is off the
+        network, and what the message teaches."""
         corr = self._correlator
         name, sub = r.name, r.subscriber
-        if sub is None:  # the connection, unless its id was just allocated
-            ran = None if name in NEW_RAN_ID else r.ran_id
+        ran = None if name in NEW_RAN_ID else r.ran_id  # unless its id was just allocated
+        if sub is None:  # the connection
             amf = r.source_amf_id if name == "PathSwitchRequest" else r.amf_id
             amf = None if name in NEW_AMF_ID else amf
             if ran is not None or amf is not None:
@@ -273,12 +281,17 @@ class NGAPDecoder:
         tmsi = r.s_tmsi or r.tmsi
         if sub is None and tmsi is not None:
             sub = corr.tmsi5g_lookup(tmsi, now)
+        off = r.off or (ran is not None and corr.ue_is_off(assoc, ran, sub, now))
         self._learn(r, sub, assoc, now)
-        return sub
+        return sub, off
 
     def _learn(self, r: NGAPRead, sub: Subscriber | None, assoc: Hashable, now: float) -> None:
         corr = self._correlator
         amf = r.source_amf_id if r.name == "PathSwitchRequest" else r.amf_id
+        if r.name in NEW_RAN_ID and r.ran_id is not None:
+            corr.ue_on(assoc, r.ran_id)
+        if r.off and sub is not None and r.ran_id is not None:
+            corr.ue_switched_off(assoc, r.ran_id, sub, now)
         if r.name in RELEASED:
             corr.ngap_ue_release(assoc, r.ran_id, r.amf_id)
         elif (r.ran_id is not None and amf is not None) or r.name in _NEW_IDS:

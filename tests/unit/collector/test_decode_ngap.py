@@ -129,6 +129,38 @@ def test_guti_names_later_service_request_paging_and_deregistration(decode: NGAP
     assert (ev.nas, ev.subscriber, ev.off) == ("DeregistrationRequest", PSEUDONYM(SUPI), True)
 
 
+def release_complete(amf: int, ran: int, *ies: tuple[int, tuple]) -> bytes:
+    return with_ids(41, "UEContextReleaseComplete", amf, ran, *ies, kind="successfulOutcome")
+
+
+@pytest.mark.parametrize("connected", [False, True], ids=["from-idle", "in-connection"])
+def test_release_after_switch_off_is_off_too(decode: NGAPDecoder, connected: bool) -> None:
+    """A switch-off Deregistration (TS 24.501 §5.5.2.2) is followed by the release of the
+    connection, whose UE CONTEXT RELEASE COMPLETE carries the UE's last known location
+    (TS 38.413 §8.3.3): the UE is gone, so that event is `off` too (it kept the phone
+    present, on its last cell, for the hold time after it switched off)."""
+    register(decode)
+    if connected:
+        ev = one(decode(uplink(900, 7, protected(DEREGISTRATION_GUTI, 1)), ASSOC, 3, 20.0))
+        amf, ran = 900, 7
+    else:
+        decode(release_complete(900, 7, uli()), ASSOC, 3, 11.0)
+        ev = one(decode(initial_ue(8, protected(DEREGISTRATION_GUTI, 1), s_tmsi=True),
+                        ASSOC, 4, 20.0))
+        amf, ran = 901, 8
+    assert (ev.nas, ev.subscriber, ev.off) == ("DeregistrationRequest", PSEUDONYM(SUPI), True)
+    decode(pdu("initiatingMessage", 41, "UEContextReleaseCommand", [
+        (114, ("UE-NGAP-IDs", ("uE-NGAP-ID-pair", {"aMF-UE-NGAP-ID": amf, "rAN-UE-NGAP-ID": ran}))),
+        (15, ("Cause", ("nas", "deregister")))]), ASSOC, 5, 20.01)
+    ev = one(decode(release_complete(amf, ran, uli(0x46, 4)), ASSOC, 6, 20.02))
+    assert (ev.subscriber, ev.cell, ev.off) == (PSEUDONYM(SUPI), 0x46, True)
+    # the RAN id is free again: a new connection on it is not off
+    ev = one(decode(initial_ue(ran, protected(SERVICE_REQUEST, 1), s_tmsi=True), ASSOC, 7, 90.0))
+    assert (ev.subscriber, ev.off) == (PSEUDONYM(SUPI), False)
+    ev = one(decode(release_complete(902, ran, uli()), ASSOC, 8, 91.0))
+    assert (ev.subscriber, ev.off) == (PSEUDONYM(SUPI), False)
+
+
 def test_handover_path_switch_and_release_with_location(decode: NGAPDecoder) -> None:
     register(decode)
     ev = one(decode(pdu("initiatingMessage", 25, "PathSwitchRequest", [
@@ -268,7 +300,7 @@ def test_no_raw_identity_in_events_reprs_or_tables() -> None:
     assert sum(e.subscriber == PSEUDONYM(SUPI) for e in events) == 1
     texts = [repr(decode), repr(corr)] + [repr(e) for e in events]
     texts += [repr(getattr(e, f)) for e in events for f in e.__slots__]
-    for table in (corr._ran, corr._amf, corr._tmsi5g):
+    for table in (corr._ran, corr._amf, corr._tmsi):
         texts.append(repr(list(table._items.items())))
     imsis, _msisdns = tsv_identities()
     secrets = [s for s in imsis | tsv_equipment() | {SUPI} if len(s) >= 10]

@@ -246,3 +246,23 @@ def test_failed_decodes_leave_pycrate_codec_state_balanced(decode: S1APDecoder) 
         decode(bytes(bad), ASSOC, 1, 0.0)
     assert len(ASN1CodecPER._off) == depth
     assert one(decode(initial_ue(7, ATTACH_IMSI), ASSOC, 2, 0.0)).subscriber == PSEUDONYM(IMSI)
+
+
+def test_release_after_detach_is_off_too(decode: S1APDecoder) -> None:
+    """A switch-off Detach (TS 24.301 §5.5.2.2) is followed by the release of the
+    connection, whose UE CONTEXT RELEASE COMPLETE may carry the UE's last location
+    (User Location Information, TS 36.413 §8.3.3): that event is `off` too."""
+    one(decode(initial_ue(7, ATTACH_IMSI), ASSOC, 1, 10.0))
+    decode(context_setup(500, 7, ATTACH_ACCEPT_GUTI), ASSOC, 2, 10.1)
+    decode(release_complete(500, 7), ASSOC, 3, 11.0)
+    ev = one(decode(initial_ue(8, DETACH_MO_GUTI), ASSOC, 4, 20.0))
+    assert (ev.nas, ev.subscriber, ev.off) == ("DetachRequest", PSEUDONYM(IMSI), True)
+    uli = (189, ("UserLocationInformation", {
+        "eutran-cgi": {"pLMNidentity": PLMN, "cell-ID": (0x1234502, 28)},
+        "tai": {"pLMNidentity": PLMN, "tAC": b"\x00\x01"}}))
+    done = pdu("successfulOutcome", 23, "UEContextReleaseComplete",
+               [(0, ("MME-UE-S1AP-ID", 501)), (8, ("ENB-UE-S1AP-ID", 8)), uli])
+    ev = one(decode(done, ASSOC, 5, 20.02))
+    assert (ev.subscriber, ev.cell, ev.off) == (PSEUDONYM(IMSI), 0x1234502, True)
+    ev = one(decode(initial_ue(8, SERVICE_REQUEST, (1, 0x06CBDAFF)), ASSOC, 6, 90.0))
+    assert (ev.subscriber, ev.off) == (PSEUDONYM(IMSI), False)

@@ -20,7 +20,7 @@ def test_demo_loads_as_documented():
     assert len(s.zones) == 8 and 8 <= len(s.cells) <= 13
     assert [(c.rat, c.zone) for c in s.cells if c.rat == "nr"] == [("nr", "part-dieu"),
                                                                    ("nr", "tete-d-or")]
-    assert c.operator.nr_share == 0.0  # its NR cells unused (see demo.toml)
+    assert c.operator.nr_share == 0.4  # 5G SIMs in France by late 2026 (see demo.toml)
     assert sum(c.census["bellecour"]) == 450 and c.census["terreaux"] == (40, 120, 90, 60, 50,
                                                                           30)
     assert 2800 <= sum(map(sum, c.census.values())) <= 3200
