@@ -38,14 +38,12 @@ def _pseudonymizer(key_file: str | None) -> Pseudonymizer:
 
 
 def _key_ring(args: argparse.Namespace):
-    """The key ring of `--key-dir` (key epochs, collector.keyring), with its limits."""
+    """The key ring of `--key-dir` (key epochs, collector.keyring)."""
     from collector.keyring import KeyRing
 
-    for given, name in ((args.key_file, "--key-file"), (args.workers > 1, "--workers N>1"),
-                        (args.state_dir, "--state-dir"), (args.profiles, "--profiles")):
-        if given:
-            raise UsageError(f"--key-dir: not yet with {name} (keys rotate in one process, "
-                             "unsnapshotted, without profiles)")
+    if args.key_file:
+        raise UsageError("--key-dir and --key-file: give one of them (a key ring holds "
+                         "one key per epoch)")
     if not args.key_overlap_days >= 0:
         raise UsageError(f"--key-overlap-days: must be >= 0, got {args.key_overlap_days}")
     return KeyRing.load(args.key_dir, args.key_overlap_days * 86400.0)
@@ -94,12 +92,16 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_live(args: argparse.Namespace) -> int:
     from collector.live import run_live
 
+    if not 1 <= args.buffer_kib <= 1 << 21:
+        raise UsageError(f"--buffer-kib: must be 1 to {1 << 21} KiB, got {args.buffer_kib}")
     if args.workers > 1:
         from collector.live_workers import run_live_parallel
         return _edge(args, [], lambda cfg, pseudo, sender, _state: run_live_parallel(
-            args.interface, cfg, pseudo, args.workers, sender, duration=args.duration))
+            args.interface, cfg, pseudo, args.workers, sender, duration=args.duration,
+            buffer_bytes=args.buffer_kib * 1024))
     return _edge(args, [], lambda cfg, pseudo, sender, state: run_live(
-        args.interface, cfg, pseudo, sender, duration=args.duration, state=state))
+        args.interface, cfg, pseudo, sender, duration=args.duration, state=state,
+        buffer_bytes=args.buffer_kib * 1024))
 
 
 def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
@@ -261,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("live", help="run the edge pipeline on a network interface until stopped")
     v.add_argument("--interface", required=True, help="interface to capture from (AF_PACKET)")
     v.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    v.add_argument("--buffer-kib", type=int, default=32768, metavar="KIB",
+                   help="socket receive buffer per capture socket (default 32768 KiB, as "
+                        "tcpdump -B); frames the kernel drops when it is full are counted "
+                        "capture/kernel_drop")
     _edge_options(v)
     v.set_defaults(func=_cmd_live)
     return p

@@ -7,11 +7,13 @@ it from capture files merged by capture time and returns a summary.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import datasketches
+import numpy as np
 
 from collector.decode.stage import DecodeStage
 from collector.edge import AnalyticsConfig, EdgeAnalytics
@@ -53,7 +55,7 @@ class EdgePipeline:
     """Decodes messages, keeps presence state and yields closed-bin tally batches."""
 
     __slots__ = ("counters", "decode", "presence", "tally", "events", "devices", "edge",
-                 "_tacs", "_pseudo")
+                 "_tacs", "_pseudo", "key_skew")
 
     def __init__(self, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, counters: Counters) -> None:
         self.counters = counters
@@ -71,23 +73,42 @@ class EdgePipeline:
         self._pseudo = pseudonymizer
         if hasattr(pseudonymizer, "carry"):
             pseudonymizer.carry = self.presence.carry
+            if a.profiles is not None:  # profiles hashed with a destroyed key go with it
+                pseudonymizer.on_destroy = self._drop_profiles
+        # messages a worker pseudonymised in another key phase than this process's order
+        # gives (capture times stepping back across a key change; see collector.workers)
+        self.key_skew = 0
         self.events: Counter[str] = Counter()
         # distinct devices seen, for the summary: a sketch (bounded; no pseudonym kept)
         self.devices = datasketches.hll_sketch(_DEVICES_LG_K, datasketches.tgt_hll_type.HLL_8)
 
     def feed(self, frame: int, ts: float, msg: TransportMessage) -> list[TallyBatch]:
         """Process one transport message; return batches of bins it closed."""
-        pseudo = self._pseudo
-        if ts >= pseudo.next_change:  # a key epoch starts or an overlap ends
-            pseudo.advance(ts)
-            if not pseudo.overlapping:
-                self.presence.moved.clear()
+        if ts >= self._pseudo.next_change:  # a key epoch starts or an overlap ends
+            self.advance_keys(ts)
         return self.feed_facts(frame, ts, msg.proto, msg.assoc, msg.dst, self.decode.facts(msg))
 
+    def advance_keys(self, ts: float) -> None:
+        """Move the key ring to capture time `ts`; when no previous key is held any more,
+        old pseudonyms are no longer redirected to new ones."""
+        pseudo = self._pseudo
+        pseudo.advance(ts)
+        if not pseudo.overlapping:
+            self.presence.moved.clear()
+
+    def _drop_profiles(self, epoch: int) -> None:
+        presence = self.presence
+        used = np.frombuffer(presence._used, dtype=np.int8) == 1
+        self.edge.profiles.drop(epoch, np.frombuffer(presence._key, dtype=np.uint64)[used])
+
     def feed_facts(self, frame: int, ts: float, proto: str, assoc, dst: bytes,
-                   read) -> list[TallyBatch]:
+                   read, keys=None) -> list[TallyBatch]:
         """Process one message whose facts were read (here or by a worker process; None:
-        dropped there); return batches of bins it closed."""
+        dropped there); return batches of bins it closed.  `keys`: from a worker with a
+        key ring, (its ring's phase, the (old, new) pairs it carried reading the message
+        or None), applied here at the message's place in the order."""
+        if keys is not None:
+            self._worker_keys(ts, keys, read)
         events = () if read is None else self.decode.attribute(frame, ts, proto, assoc, dst, read)
         for ev in events:
             self.events[ev.proto] += 1
@@ -114,6 +135,19 @@ class EdgePipeline:
                 self.counters.drop("state", "late")
         return self._emit(self.presence.advance(ts))
 
+    def _worker_keys(self, ts: float, keys: tuple, read) -> None:
+        ring = self._pseudo
+        if ts >= ring.next_change:  # as `feed`: this process's ring keeps the time
+            self.advance_keys(ts)
+        phase, carried = keys
+        if carried is not None:
+            ring.carried += len(carried)
+            carry = self.presence.carry
+            for old, new in carried:
+                carry(old, new)
+        if phase != ring.phase and read is not None:
+            self.key_skew += 1
+
     def tick(self, now: float) -> list[TallyBatch]:
         """Close the bins that `now` (a clock, not a message) has passed: a quiet link."""
         return self._emit(self.presence.advance(now))
@@ -139,10 +173,25 @@ class EdgePipeline:
         c = self.counters
         return {"presence": self.presence.state(), "edge": self.edge.state(),
                 "tally": self.tally.state(), "correlator": self.decode.correlator.state(),
+                "decoders": self.decode.state(),
                 "messages": dict(c.messages), "events": dict(self.events),
                 "dropped": [[st, r, n] for (st, r), n in c.dropped.items()
                             if st in self._KEPT_STAGES],
-                "devices": self.devices.serialize_updatable()}
+                "devices": self.devices.serialize_updatable(), "keys": self._keys_state()}
+
+    def _keys_state(self) -> dict | None:
+        """The key ring's part (None for one key): the time it was advanced to, what it
+        carried, and its `check` (the keys in use, compared after a restart)."""
+        ring = self._pseudo
+        if not hasattr(ring, "check"):
+            return None
+        return {"time": ring.advanced_at, "carried": ring.carried, "check": ring.check(),
+                "skew": self.key_skew}
+
+    def keys_check(self):
+        """The key ring's `check` (None for one key), as a snapshot holds it."""
+        ring = self._pseudo
+        return ring.check() if hasattr(ring, "check") else None
 
     def restore(self, state: dict) -> None:
         """Take back a `state()`."""
@@ -150,12 +199,19 @@ class EdgePipeline:
         self.edge.restore(state["edge"])
         self.tally.restore(state["tally"])
         self.decode.correlator.restore(state["correlator"])
+        self.decode.restore(state.get("decoders", {}))  # (a snapshot from before: none)
         c = self.counters
         c.messages.update(state["messages"])
         self.events.update(state["events"])
         for st, r, n in state["dropped"]:
             c.dropped[(st, r)] += n
         self.devices = datasketches.hll_sketch.deserialize(state["devices"])
+        keys = state.get("keys")
+        ring = self._pseudo
+        if keys is not None and hasattr(ring, "check"):  # (snapshot.StateDir checks it)
+            ring.carried, self.key_skew = keys["carried"], keys["skew"]
+            if keys["time"] > -math.inf:
+                ring.advance(keys["time"])
 
     def _emit(self, closed: list) -> list[TallyBatch]:
         if not closed:  # the tally took the bins' devices when they closed (on_close)

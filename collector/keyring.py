@@ -12,7 +12,11 @@ keeps its old pseudonym until its state expires; it is never linked again.
 
 `advance(t)` is called with capture time before pseudonymising the messages of time
 t, whenever t reaches `next_change` (one float comparison per message); the call of
-the ring reads no clock.
+the ring reads no clock.  The ring's state is a function of the latest time it was
+advanced to (`advanced_at`): a snapshot keeps that time and a restart advances a ring
+loaded from the same folder to it (`check` tells whether it then holds the same keys).
+`for_worker` is a copy for a decoding process: it follows the same epochs by the times of
+its own messages, destroys no file (the ordering process does) and reports its `phase`.
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ class KeyRing:
     """Pseudonymizer over key epochs; callable like `Pseudonymizer`."""
 
     __slots__ = ("_epochs", "_paths", "_overlap", "_index", "_active", "_previous",
-                 "_prev_until", "_gone", "carry", "carried", "next_change")
+                 "_prev_until", "_gone", "carry", "carried", "next_change", "advanced_at",
+                 "phase", "on_destroy")
 
     def __init__(self, keys: list[tuple[int, bytes]], overlap: float = DEFAULT_OVERLAP,
                  paths: list[str | None] | None = None) -> None:
@@ -87,6 +92,10 @@ class KeyRing:
         self.carried = 0                           # identities hashed with both keys
         # capture time at which `advance` has something to do (cheap test per message)
         self.next_change = -math.inf
+        self.advanced_at = -math.inf               # the latest `advance` (what a snapshot keeps)
+        self.phase = -1                            # 2 × active epoch + 1 while overlapping
+        # on_destroy(epoch index): set by whoever keeps data per key (subscriber profiles)
+        self.on_destroy: Callable[[int], None] | None = None
 
     @classmethod
     def load(cls, folder: str, overlap: float = DEFAULT_OVERLAP) -> KeyRing:
@@ -145,6 +154,8 @@ class KeyRing:
             self._destroy(i - 1)
         nxt = epochs[i + 1][0] if i + 1 < len(epochs) else math.inf
         self.next_change = min(nxt, self._prev_until) if self._previous is not None else nxt
+        self.advanced_at = t
+        self.phase = 2 * i + (self._previous is not None)
 
     def _destroy(self, j: int) -> None:
         if j in self._gone:
@@ -155,6 +166,35 @@ class KeyRing:
         self._epochs[j] = (self._epochs[j][0], None)
         if self._paths[j] is not None:
             _destroy(self._paths[j])
+        if self.on_destroy is not None:
+            self.on_destroy(j)
+
+    def held(self) -> list[tuple[int, Pseudonymizer]]:
+        """(epoch index, pseudonym function) of every key not destroyed yet."""
+        return [(j, p) for j, (_start, p) in enumerate(self._epochs) if p is not None]
+
+    def check(self) -> tuple | None:
+        """What identifies the keys in use without showing them: the active epoch's start
+        and the pseudonyms of the empty identity under the active and the previous key
+        (None before the first `advance`; a snapshot compares it after a restart)."""
+        if self._active is None:
+            return None
+        prev = self._previous
+        return (self.epoch, self._active(""), None if prev is None else prev(""))
+
+    def for_worker(self) -> KeyRing:
+        """A copy for a decoding process, where this ring is now (a restored run: at the
+        snapshot's time, so that messages before it need no destroyed key), that touches
+        no file (the ordering process destroys them at their place in the merged order)
+        and calls no hook."""
+        ring = KeyRing.__new__(KeyRing)
+        for name in self.__slots__:
+            setattr(ring, name, getattr(self, name))
+        ring._epochs, ring._paths, ring._gone = list(self._epochs), [None] * len(self._paths), \
+            set(self._gone)
+        ring.carry = ring.on_destroy = None
+        ring.carried = 0
+        return ring
 
     def __call__(self, digits: str) -> int:
         new = self._active(digits)  # type: ignore[misc]  (advance() is called first)

@@ -45,7 +45,8 @@ class StopSignals:
 
 
 def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None,
-             duration: float | None = None, ready=None, state=None) -> ReplaySummary:
+             duration: float | None = None, ready=None, state=None,
+             buffer_bytes: int = 32 << 20) -> ReplaySummary:
     """Capture on `interface` until stopped (or `duration` seconds); the run's summary.
 
     With `state` (collector.snapshot.StateDir): restore the snapshot at start, snapshot
@@ -59,7 +60,7 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
     framer = Framer(counters)
-    capture = LiveCapture(interface)
+    capture = LiveCapture(interface, buffer_bytes=buffer_bytes)
     deadline = None if duration is None else time.monotonic() + duration
     log.info("capturing interface=%s", interface)
     if ready is not None:
@@ -72,9 +73,11 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
                     for msg in framer(linktype, data, ts):
                         ship(pipe.feed(frame_no, ts, msg))
                 ship(pipe.tick(time.time()))
+                count_kernel_drops(capture, counters)
                 if state is not None and state.due(time.monotonic()):
                     state.save(pipe, where, time.monotonic())
     finally:
+        count_kernel_drops(capture, counters)
         capture.close()
     if state is not None:  # reassembly in flight is lost; the state goes on next time
         state.save(pipe, where)
@@ -88,3 +91,13 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     pipe.summarise(summary)
     summary.add_fallbacks(pipe.decode.fallbacks())
     return summary
+
+
+def count_kernel_drops(capture: LiveCapture, counters: Counters) -> None:
+    """Count (and log) the frames the kernel dropped since the last look: the collector
+    was too slow for the link, or its socket buffer too small."""
+    drops = capture.kernel_drops()
+    if drops:
+        counters.drop("capture", "kernel_drop", drops)
+        log.warning("kernel dropped frames interface=%s dropped=%d total=%d",
+                    capture.interface, drops, capture.dropped)

@@ -13,6 +13,10 @@ on that watermark, so a quiet worker never holds the others back for long.
 Stop: SIGTERM/SIGINT to the parent (systemd sends SIGTERM to every process of the
 unit; workers stop on it too): workers flush and send what they hold, the parent
 releases everything and closes every bin.
+
+Key epochs (`--key-dir`) as in `collector.workers`: each worker's own ring follows its
+packets' times, its records carry the ring's phase and the pairs carried; the parent's
+ring keeps the time of the released order and applies the pairs there.
 """
 
 from __future__ import annotations
@@ -26,12 +30,11 @@ import signal
 import time
 
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
-from collector.decode.stage import DecodeStage
 from collector.framing.messages import Framer
-from collector.live import POLL_SECONDS, StopSignals
+from collector.live import POLL_SECONDS, StopSignals, count_kernel_drops
 from collector.sources.live import LiveCapture, LiveError
 from collector.telemetry import Counters
-from collector.workers import WorkerEnd, WorkerFailed
+from collector.workers import WorkerEnd, WorkerFailed, warn_key_skew, worker_stage
 from wire.pseudonym import Pseudonymizer
 
 log = logging.getLogger("collector")
@@ -44,13 +47,14 @@ class _WorkerStop:
 
 
 def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
-          out: multiprocessing.Queue, ready: multiprocessing.Queue) -> None:
+          out: multiprocessing.Queue, ready: multiprocessing.Queue,
+          buffer_bytes: int = 32 << 20) -> None:
     stop = _WorkerStop()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM ends us
     signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
     counters = Counters()
     try:
-        capture = LiveCapture(interface, fanout=group)
+        capture = LiveCapture(interface, buffer_bytes=buffer_bytes, fanout=group)
     except LiveError as e:
         ready.put(str(e))
         return
@@ -59,7 +63,11 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
         return
     ready.put(None)
     try:
-        stage, framer = DecodeStage(pseudonymizer, counters), Framer(counters)
+        (stage, ring), framer = worker_stage(pseudonymizer, counters), Framer(counters)
+        carried: list[tuple[int, int]] = []
+        if ring is not None:  # key epochs: as collector.workers, phase and pairs per record
+            ring.carry = lambda old, new: carried.append((old, new))
+        keys = None
         seq, last = 0, float("-inf")
         while not stop.requested:
             batch = []
@@ -67,15 +75,22 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
                 counters.frames += 1
                 last = ts if ts > last else last
                 for msg in framer(linktype, data, ts):
+                    if ring is not None and ts >= ring.next_change:
+                        ring.advance(ts)
                     read = stage.facts(msg)
+                    if ring is not None:
+                        keys = (ring.phase, tuple(carried) if carried else None)
+                        carried.clear()
                     seq += 1
                     batch.append((ts, index, seq, msg.proto if read is not None else None,
-                                  msg.assoc, msg.dst, read))
+                                  msg.assoc, msg.dst, read, keys))
                 if len(batch) >= BATCH:
                     break
+            count_kernel_drops(capture, counters)
             drained = not batch  # an empty poll: the socket was empty just now
             mark = max(last, time.time() - IN_FLIGHT) if drained else last
             out.put((index, batch, mark))
+        count_kernel_drops(capture, counters)
         capture.close()
         framer.flush()
         out.put((index, [], float("inf")))
@@ -85,13 +100,14 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
 
 
 def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
-                      workers: int, sender=None, duration: float | None = None
-                      ) -> ReplaySummary:
+                      workers: int, sender=None, duration: float | None = None,
+                      buffer_bytes: int = 32 << 20) -> ReplaySummary:
     """`run_live` with capture and decoding over `workers` processes."""
     ctx = multiprocessing.get_context("fork")
     out, ready = ctx.Queue(maxsize=256), ctx.Queue()
     group = os.getpid() & 0xFFFF
-    procs = [ctx.Process(target=_work, args=(i, interface, group, pseudonymizer, out, ready),
+    procs = [ctx.Process(target=_work, args=(i, interface, group, pseudonymizer, out, ready,
+                                             buffer_bytes),
                          name=f"collector-live-{i}", daemon=True) for i in range(workers)]
     for p in procs:
         p.start()
@@ -112,8 +128,8 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
 
     def release(upto: float) -> None:
         while pending and pending[0][0] <= upto:
-            ts, _i, _seq, proto, assoc, dst, read = heapq.heappop(pending)
-            ship(pipe.feed_facts(0, ts, proto, assoc, dst, read))
+            ts, _i, _seq, proto, assoc, dst, read, keys = heapq.heappop(pending)
+            ship(pipe.feed_facts(0, ts, proto, assoc, dst, read, keys))
         if upto != float("inf"):
             ship(pipe.tick(upto))
 
@@ -151,4 +167,5 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
         counters.merge(end.counters)
         summary.add_fallbacks(end.fallbacks)
     pipe.summarise(summary)
+    warn_key_skew(pipe)
     return summary

@@ -300,6 +300,7 @@ class PresenceState:
         """Everything needed to go on after a restart (the hooks and parameters aside)."""
         out = {name: getattr(self, name) for name in self._ARRAYS + self._SCALARS}
         out["_cells"] = list(self._cells)
+        out["moved"] = [[old, new] for old, new in self.moved.items()]  # (key epochs)
         return out
 
     def restore(self, state: dict) -> None:
@@ -313,6 +314,7 @@ class PresenceState:
         self._free = list(state["_free"])
         self._cells = [tuple(c) for c in state["_cells"]]
         self._cell_ids = {c: i for i, c in enumerate(self._cells)}
+        self.moved = {old: new for old, new in state.get("moved", ())}
         self._slot = {self._key[i]: i for i in np.flatnonzero(
             np.frombuffer(self._used, dtype=np.int8) == 1).tolist()}
 

@@ -12,6 +12,12 @@ Kept compactly, as two numpy arrays sorted by pseudonym (`uint64` keys, `uint8` 
 band index + 1 in the low 3 bits, 0 unknown; gender in bits 3-4, 0 unknown, 1 f, 2 m):
 9 bytes per subscriber (10 million subscribers: 90 MB), looked up for many devices at
 once with a binary search (`bands`).  Loading holds 13 bytes a row more while it runs.
+
+With key epochs (`--key-dir`, collector.keyring.KeyRing) a device's pseudonym may be
+under any key the ring holds (carried to the new key or not yet), so each row is hashed
+with every held key and kept once per key, tagged with the key's epoch (2 bytes more a
+row and key); when the ring destroys a key, `drop` forgets the pseudonyms made with it
+(but those of devices still tracked under them).
 """
 
 from __future__ import annotations
@@ -33,12 +39,15 @@ _GENDER = {g: i for i, g in enumerate(GENDERS)}
 class Profiles:
     """{pseudonym: (age band, gender)} of the operator's subscribers, as sorted arrays."""
 
-    __slots__ = ("keys", "codes")
+    __slots__ = ("keys", "codes", "epochs")
 
-    def __init__(self, keys: np.ndarray, codes: np.ndarray) -> None:
-        """`keys` (uint64 pseudonyms) and their `codes` (uint8), in any order."""
+    def __init__(self, keys: np.ndarray, codes: np.ndarray,
+                 epochs: np.ndarray | None = None) -> None:
+        """`keys` (uint64 pseudonyms) and their `codes` (uint8), in any order; `epochs`
+        (uint16): the key ring epoch each pseudonym was made under (None: one key)."""
         order = np.argsort(keys, kind="stable")
         self.keys, self.codes = keys[order], codes[order]
+        self.epochs = None if epochs is None else epochs[order]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -61,15 +70,28 @@ class Profiles:
 
     def nbytes(self) -> int:
         """Bytes held."""
-        return self.keys.nbytes + self.codes.nbytes
+        return self.keys.nbytes + self.codes.nbytes + (
+            0 if self.epochs is None else self.epochs.nbytes)
+
+    def drop(self, epoch: int, tracked: np.ndarray) -> None:
+        """Forget the pseudonyms made with the key of ring epoch `epoch` (destroyed), but
+        those of `tracked` devices (uint64): a device not carried over keeps its old
+        pseudonym, and its profile, until its state expires."""
+        if self.epochs is None:
+            return
+        keep = (self.epochs != epoch) | np.isin(self.keys, tracked)
+        self.keys, self.codes, self.epochs = self.keys[keep], self.codes[keep], self.epochs[keep]
 
 
 def load_profiles(path: str, pseudonymize: Callable[[str], int]) -> Profiles:
-    """Read a profile file, hashing each IMSI with `pseudonymize` as it is read.
+    """Read a profile file, hashing each IMSI with `pseudonymize` as it is read (a key
+    ring: with each key it holds, collector.keyring.KeyRing.held).
 
     Raises ReferenceError naming the file, the line and the column of the first bad row
     (never the value of an IMSI, nor any other value of the file)."""
-    keys, codes, lines = array("Q"), array("B"), array("I")
+    held = getattr(pseudonymize, "held", None)
+    hashes = [(0, pseudonymize)] if held is None else held()
+    keys, codes, lines, epochs = array("Q"), array("B"), array("I"), array("H")
     try:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
@@ -82,15 +104,20 @@ def load_profiles(path: str, pseudonymize: Callable[[str], int]) -> Profiles:
             for n, row in enumerate(reader, start=2):
                 if not row:
                     continue
-                keys.append(pseudonymize(_imsi(path, n, row, at[0])))
-                codes.append(_code(path, n, row, at[1], at[2]))
-                lines.append(n)
+                imsi = _imsi(path, n, row, at[0])
+                code = _code(path, n, row, at[1], at[2])
+                for epoch, hash_of in hashes:
+                    keys.append(hash_of(imsi))
+                    codes.append(code)
+                    lines.append(n)
+                    epochs.append(epoch)
     except OSError as e:
         raise ReferenceError(f"{path}: {e.strerror}") from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise ReferenceError(f"{path}: not a CSV text file ({e.__class__.__name__})") from None
     _check_unique(path, keys, lines)
-    return Profiles(np.frombuffer(keys, dtype=np.uint64), np.frombuffer(codes, dtype=np.uint8))
+    return Profiles(np.frombuffer(keys, dtype=np.uint64), np.frombuffer(codes, dtype=np.uint8),
+                    None if held is None else np.frombuffer(epochs, dtype=np.uint16))
 
 
 def _field(path: str, n: int, row: list[str], i: int, column: str) -> str:

@@ -174,8 +174,11 @@ def captures_identity(paths: list[str]) -> list[list]:
 
 def config_of(cfg, pseudonymizer) -> dict:
     """What a snapshot must be restored under (collector.app.EdgeConfig and the key): a
-    state made with other bins, windows, zones or key would be read wrongly.  The key is
-    represented by the pseudonym of an empty identity (a keyed hash, not the key)."""
+    state made with other bins, windows, zones or key would be read wrongly.  One key is
+    represented by the pseudonym of an empty identity (a keyed hash, not the key); a key
+    ring (collector.keyring) only by "key-ring" here: its keys change with capture time,
+    so the pipeline state holds the ring's `check` at snapshot time, compared once the
+    restored ring is advanced to that time (`StateDir.restore`)."""
     # the analytics parameters (inputs such as subscriber profiles are not compared)
     a = {f.name: getattr(cfg.analytics, f.name) for f in dataclasses.fields(cfg.analytics)
          if f.compare}
@@ -184,7 +187,7 @@ def config_of(cfg, pseudonymizer) -> dict:
             "timeout": cfg.timeout, "timeout_night": cfg.timeout_night,
             "lateness": cfg.lateness, "analytics": a, "m2m_tacs": tacs,
             "reference": None if cfg.reference is None else os.path.realpath(cfg.reference),
-            "key": pseudonymizer("")}
+            "key": "key-ring" if hasattr(pseudonymizer, "check") else pseudonymizer("")}
 
 
 class StateDir:
@@ -234,6 +237,11 @@ class StateDir:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise SnapshotError(f"{self.path}: incompatible state snapshot "
                                 f"({type(e).__name__}){hint}") from None
+        if (state.get("keys") or {}).get("check") != pipeline.keys_check():
+            raise SnapshotError(f"{self.path}: the snapshot was made with other keys than "
+                                "--key-dir holds at its capture time (another key, or the "
+                                "previous key destroyed since: stopped by SIGKILL after the "
+                                f"overlap ended){hint}")
         if kind == "replay":  # batches made again after a kill: the same keys (duplicates)
             pipeline.tally.epoch = position["epoch"]
         return position

@@ -12,6 +12,8 @@ STAGES = ("capture", "framing", "decode", "state", "sending")
 REASONS = (
     # capture
     "truncated_capture", "bad_record",
+    # capture, live: frames the kernel dropped, its socket buffer full (PACKET_STATISTICS)
+    "kernel_drop",
     # framing
     "unsupported_linktype", "truncated", "not_ip", "bad_ip", "fragment", "not_signalling",
     "bad_sctp", "bad_chunk",

@@ -15,12 +15,23 @@ bottleneck and two processes ran no faster than one.)
 
 Facts hold pseudonyms, never identity digits (each decoder drops them in `facts`):
 what crosses the process boundary is what the parent may hold.
+
+Key epochs (`--key-dir`): each worker pseudonymises with its own copy of the key ring
+(`KeyRing.for_worker`), advanced by the capture times of its messages as one process
+advances it.  A record carries the worker ring's phase and the (old, new) pairs that
+reading the message carried; the parent advances the real ring (which destroys key files
+and clears the carried names when an overlap ends) by the merged order's times and
+applies the pairs at the record's place, before attributing it — as one process does.
+Both rings follow the latest capture time each has seen; they can disagree only where
+capture times step back across a key change, and the parent counts such records
+(`EdgePipeline.key_skew`, warned about at the end).
 """
 
 from __future__ import annotations
 
 import gc
 import heapq
+import logging
 import multiprocessing
 import pickle
 import signal
@@ -30,11 +41,13 @@ from operator import itemgetter
 
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
 from collector.decode.stage import DecodeStage
+from collector.keyring import KeyRing
 from collector.order import Shard, keyed_messages, shards
 from collector.resume import ResumableReplay
 from collector.telemetry import Counters
 from wire.pseudonym import Pseudonymizer
 
+log = logging.getLogger("collector")
 BATCH = 2048       # messages per inter-process batch
 QUEUE_DEPTH = 64   # batches a worker may run ahead of the parent
 
@@ -54,14 +67,39 @@ class WorkerFailed(RuntimeError):
 
 
 def _records(stage: DecodeStage, messages: Iterator[tuple]) -> Iterator[tuple]:
-    """`(key, time, frame, proto, assoc, receiver, facts)` of keyed messages (proto None:
-    dropped by `facts`, its reason counted; the ordered half still sees its time)."""
+    """`(key, time, frame, proto, assoc, receiver, facts, None)` of keyed messages (proto
+    None: dropped by `facts`, its reason counted; the ordered half still sees its time)."""
     for key, ts, frame, msg in messages:
         read = stage.facts(msg)
         if read is None:
-            yield key, ts, frame, None, None, None, None
+            yield key, ts, frame, None, None, None, None, None
         else:
-            yield key, ts, frame, msg.proto, msg.assoc, msg.dst, read
+            yield key, ts, frame, msg.proto, msg.assoc, msg.dst, read, None
+
+
+def _ring_records(stage: DecodeStage, ring: KeyRing, messages: Iterator[tuple]
+                  ) -> Iterator[tuple]:
+    """`_records` pseudonymised by a key ring: the last item is (the ring's phase, the
+    (old, new) pairs carried while the message was read, or None)."""
+    carried: list[tuple[int, int]] = []
+    ring.carry = lambda old, new: carried.append((old, new))
+    for key, ts, frame, msg in messages:
+        if ts >= ring.next_change:
+            ring.advance(ts)
+        read = stage.facts(msg)
+        keys = (ring.phase, tuple(carried) if carried else None)
+        carried.clear()
+        if read is None:
+            yield key, ts, frame, None, None, None, None, keys
+        else:
+            yield key, ts, frame, msg.proto, msg.assoc, msg.dst, read, keys
+
+
+def worker_stage(pseudonymizer: Pseudonymizer, counters: Counters
+                 ) -> tuple[DecodeStage, KeyRing | None]:
+    """A worker's decode stage and its own key ring (None with one key)."""
+    ring = pseudonymizer.for_worker() if isinstance(pseudonymizer, KeyRing) else None
+    return DecodeStage(pseudonymizer if ring is None else ring, counters), ring
 
 
 def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
@@ -73,9 +111,12 @@ def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
             signal.signal(sig, signal.SIG_IGN)
     counters = Counters()
     try:
-        stage = DecodeStage(pseudonymizer, counters)
+        stage, ring = worker_stage(pseudonymizer, counters)
+        messages = keyed_messages(paths, counters, shard)
+        records = (_records(stage, messages) if ring is None
+                   else _ring_records(stage, ring, messages))
         batch: list[tuple] = []
-        for rec in _records(stage, keyed_messages(paths, counters, shard)):
+        for rec in records:
             batch.append(rec)
             if len(batch) >= BATCH:
                 out.put(_pack(batch))
@@ -130,6 +171,12 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
     the parent stops them once it has stopped at a message boundary."""
     if workers < 2:
         raise ValueError("replay_parallel needs 2 workers or more")
+    counters = Counters()
+    pipe = EdgePipeline(cfg, pseudonymizer, counters)
+    # restored before the children fork: a key ring goes to them at the snapshot's time
+    resumable = None if state is None else ResumableReplay(state, pipe, paths)
+    summary = ReplaySummary(counters)
+    ship = ship_into(summary, sender)
     theirs = plan(workers)
     ctx = multiprocessing.get_context("fork")  # the children inherit the loaded decoders
     queues = [ctx.Queue(maxsize=QUEUE_DEPTH) for _ in theirs]
@@ -138,19 +185,14 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
              for i, (shard, q) in enumerate(zip(theirs, queues, strict=True))]
     for p in procs:
         p.start()
-    counters = Counters()
-    pipe = EdgePipeline(cfg, pseudonymizer, counters)
-    summary = ReplaySummary(counters)
-    ship = ship_into(summary, sender)
     ends: list[WorkerEnd] = []
     try:
-        resumable = None if state is None else ResumableReplay(state, pipe, paths)
         streams = [_drain(q, ends) for q in queues]
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=itemgetter(0))
         feed = pipe.feed_facts
         if resumable is None:
-            for _key, ts, frame, proto, assoc, dst, read in merged:
-                ship(feed(frame, ts, proto, assoc, dst, read))
+            for _key, ts, frame, proto, assoc, dst, read, keys in merged:
+                ship(feed(frame, ts, proto, assoc, dst, read, keys))
         else:
             summary.stopped = resumable.run(((r[1], (r[2], r[1], *r[3:])) for r in merged),
                                             feed, ship)
@@ -174,4 +216,14 @@ def replay_parallel(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymi
         summary.add_fallbacks(end.fallbacks)
     pipe.summarise(summary)
     summary.add_fallbacks(pipe.decode.fallbacks())
+    warn_key_skew(pipe)
     return summary
+
+
+def warn_key_skew(pipe: EdgePipeline) -> None:
+    """Say so when workers pseudonymised messages in another key phase than the order
+    gives (counts may then differ from one process's)."""
+    if pipe.key_skew:
+        log.warning("capture times step back across a key change: messages=%d were "
+                    "pseudonymised by a worker under another key phase than one process "
+                    "would use", pipe.key_skew)

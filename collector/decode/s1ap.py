@@ -253,6 +253,16 @@ class S1APDecoder:
             None if sub is None else sub.home_mcc, plmn, tac, cell,
             None if cell is None else "eutran", off, bool(flags & F_TARGET), imei_tac)], reason
 
+    def state(self) -> list:
+        """The association numbers (the correlation tables' keys), for a snapshot: a
+        restored run that numbered associations afresh would look UEs up under others'."""
+        return [list(self._assocs.items()), self._next_assoc]
+
+    def restore(self, state: list) -> None:
+        """Take back a `state()`."""
+        items, self._next_assoc = state
+        self._assocs = {assoc: number for assoc, number in items}
+
     def _number(self, assoc: Hashable) -> int:
         """A new number for an association; numbers are never reused, so a restart of the
         numbering (bounded table) only leaves the old bindings to expire."""

@@ -76,6 +76,15 @@ class DecodeStage:
         decoder = self._decoders[proto] = DECODERS[proto](self._pseudonymizer, self.correlator)
         return decoder
 
+    def state(self) -> dict:
+        """The decoders' own state (S1AP's association numbers), for a snapshot."""
+        return {proto: d.state() for proto, d in self._decoders.items() if hasattr(d, "state")}
+
+    def restore(self, state: dict) -> None:
+        """Take back a `state()` (the decoders built as on first use)."""
+        for proto, saved in state.items():
+            (self._decoders.get(proto) or self._decoder(proto)).restore(saved)
+
     def fallbacks(self) -> dict[str, tuple[int, int]]:
         """Per protocol: (values read, values left to pycrate) of decoders with a fast path."""
         out = {}

@@ -5,7 +5,9 @@ heplify and Zeek do.  Each packet comes with its kernel receive timestamp
 (SO_TIMESTAMPNS) so that presence bins follow the time packets were seen, not
 when Python got to them.  Frames the host sends itself (PACKET_OUTGOING: on
 `lo` every packet shows twice) are skipped.  Frames longer than the snap length
-are counted `truncated` by the framing that reads them.
+are counted `truncated` by the framing that reads them.  Frames the kernel dropped
+because the socket's buffer was full (PACKET_STATISTICS, as tcpdump's "dropped by
+kernel" and Suricata's `capture.kernel_drops`) are read with `kernel_drops()`.
 
 Needs CAP_NET_RAW (root, or the capability in the systemd unit).
 """
@@ -20,6 +22,8 @@ from collections.abc import Iterator
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 SOL_PACKET, PACKET_FANOUT = 263, 18                      # linux/if_packet.h
+PACKET_STATISTICS = 6                                    # struct tpacket_stats
+_TPACKET_STATS = struct.Struct("@II")                    # tp_packets, tp_drops
 PACKET_FANOUT_HASH, PACKET_FANOUT_FLAG_DEFRAG = 0, 0x8000
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 LINKTYPE_ETHERNET = 1
@@ -45,6 +49,7 @@ class LiveCapture:
         self.interface = interface
         self.snaplen = snaplen
         self.frames = 0
+        self.dropped = 0  # frames the kernel dropped so far (kernel_drops)
         try:
             sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         except PermissionError:
@@ -83,6 +88,17 @@ class LiveCapture:
             linktype = _ARPHRD_LINKTYPES.get(addr[3], LINKTYPE_ETHERNET)
             self.frames += 1
             yield self.frames, _timestamp(ancdata), linktype, data
+
+    def kernel_drops(self) -> int:
+        """Frames the kernel dropped for want of buffer room since the last call (the
+        kernel resets its counts when they are read); also added to `dropped`."""
+        try:
+            raw = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, _TPACKET_STATS.size)
+        except OSError:
+            return 0
+        drops = _TPACKET_STATS.unpack(raw)[1]
+        self.dropped += drops
+        return drops
 
     def close(self) -> None:
         """Stop capturing."""

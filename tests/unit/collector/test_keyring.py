@@ -111,3 +111,48 @@ def test_load_errors_name_the_file_never_the_key(tmp_path, ring_dir):
         KeyRing.load(str(empty))
     os.chmod(loose, 0o600)
     assert secret not in repr(KeyRing.load(str(ring_dir)))
+
+
+def test_check_and_phase_follow_the_keys_in_use(ring_dir):
+    keys = keys_of(ring_dir)
+    ring = KeyRing.load(str(ring_dir), overlap=2 * DAY)
+    assert ring.check() is None and ring.phase == -1
+    ring.advance(epoch_start("2026-11-20"))
+    assert ring.check() == (epoch_start("2026-11-01"), blake(keys["2026-11-01"], ""), None)
+    assert ring.phase == 0 and ring.advanced_at == epoch_start("2026-11-20")
+    t = epoch_start("2026-12-01") + DAY
+    ring.advance(t)
+    assert ring.check() == (epoch_start("2026-12-01"), blake(keys["2026-12-01"], ""),
+                            blake(keys["2026-11-01"], ""))
+    assert ring.phase == 3 and ring.carried == 0  # `check` carries nothing
+    again = KeyRing.load(str(ring_dir), overlap=2 * DAY)  # a restart: same folder, same time
+    again.advance(ring.advanced_at)
+    assert again.check() == ring.check()
+    ring.advance(t + DAY)  # the overlap ends: the old key goes
+    again = KeyRing.load(str(ring_dir), overlap=2 * DAY)
+    again.advance(ring.advanced_at)
+    assert again.check() == ring.check() and ring.check()[2] is None
+
+
+def test_worker_copy_follows_the_epochs_but_touches_no_file(ring_dir):
+    keys = keys_of(ring_dir)
+    ring = KeyRing.load(str(ring_dir), overlap=2 * DAY)
+    ring.carry, ring.carried = print, 5
+    ring.advance(epoch_start("2026-11-20"))
+    copy = ring.for_worker()
+    assert (copy.carry, copy.carried, copy.phase) == (None, 0, ring.phase)
+    copy.advance(epoch_start("2027-01-01") + 5 * DAY)  # past everything: files stay
+    assert len(list(ring_dir.iterdir())) == 3 and copy.destroyed == 2
+    assert copy(IMSI) == blake(keys["2027-01-01"], IMSI)
+    assert ring(IMSI) == blake(keys["2026-11-01"], IMSI)  # the original is where it was
+
+
+def test_held_keys_and_the_destroy_hook(ring_dir):
+    keys = keys_of(ring_dir)
+    ring = KeyRing.load(str(ring_dir), overlap=DAY)
+    gone = []
+    ring.on_destroy = gone.append
+    assert [(j, p(IMSI)) for j, p in ring.held()] == [
+        (j, blake(k, IMSI)) for j, k in enumerate(keys.values())]
+    ring.advance(epoch_start("2027-01-01") + DAY)
+    assert sorted(gone) == [0, 1] and [j for j, _ in ring.held()] == [2]

@@ -96,3 +96,25 @@ def test_command_line_refuses_a_bad_file_naming_line_and_column(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2 and f"{path}:3: age_band:" in err, err
     assert not any(i[5:] in err for i in IMSIS)
+
+
+def test_a_key_ring_hashes_with_every_held_key_and_drops_destroyed_ones(tmp_path):
+    from collector.keyring import KeyRing
+
+    keys = [(0, KEY), (86400, bytes(range(1, 33)))]
+    ring = KeyRing(keys, overlap=3600.0)
+    path = write(tmp_path, f"imsi,age_band,gender\n{IMSIS[0]},30-44,f\n{IMSIS[1]},75+,m\n")
+    profiles = load_profiles(path, ring)
+    assert len(profiles) == 4 and profiles.nbytes() == 4 * 11
+    old, new = (Pseudonymizer(k) for _, k in keys)
+    both = np.array([old(IMSIS[0]), new(IMSIS[0]), old(IMSIS[1]), new(IMSIS[1])],
+                    dtype=np.uint64)
+    assert [AGE_BANDS[b] for b in profiles.bands(both)] == ["30-44", "30-44", "75+", "75+"]
+    profiles.drop(0, np.array([old(IMSIS[1])], dtype=np.uint64))  # IMSI 1 still tracked
+    assert [AGE_BANDS[b] if b >= 0 else None for b in profiles.bands(both)] == [
+        None, "30-44", "75+", "75+"]
+    profiles.drop(0, np.array([], dtype=np.uint64))
+    assert len(profiles) == 2 and profiles.bands(both)[2] == -1
+    one = load_profiles(path, old)
+    one.drop(0, np.array([], dtype=np.uint64))  # one key: nothing to drop
+    assert len(one) == 2

@@ -220,12 +220,16 @@ class _FakeCapture:
 
     frames: list = []
 
-    def __init__(self, _interface: str) -> None:
+    def __init__(self, interface: str, **_options) -> None:
         self._frames = list(self.frames)
+        self.interface, self.dropped = interface, 0
 
     def poll(self, _timeout: float) -> list:
         out, self._frames = self._frames, []
         return out
+
+    def kernel_drops(self) -> int:
+        return 0
 
     def close(self) -> None:
         pass
@@ -298,3 +302,31 @@ def test_command_line_errors_name_the_file(tmp_path, capsys):
     assert main([*args, "--state-reset"]) == 0
     assert main(args) == 2
     assert "replayed to the end already" in capsys.readouterr().err
+
+
+def test_key_ring_state_is_restored_and_other_keys_refused(tmp_path):
+    from collector.keyring import KeyRing
+
+    def ring(second: bytes = b"b" * 32) -> KeyRing:
+        return KeyRing([(0, b"a" * 32), (D0, second)], overlap=86400.0)
+
+    cfg, folder = _cfg(), str(tmp_path / "state")
+    rotating = ring()
+    assert config_of(cfg, rotating)["key"] == "key-ring"
+    pipe = EdgePipeline(cfg, rotating, Counters())
+    pipe.feed_facts(1, D0 + 60.0, "s1ap", None, b"", None, (3, ((1, 2), (3, 4))))
+    pipe.presence.moved[7] = 8
+    assert rotating.overlapping and rotating.carried == 2
+    StateDir(folder, 300, config_of(cfg, rotating)).save(pipe, {"kind": "live"})
+    again = ring()
+    restored = EdgePipeline(cfg, again, Counters())
+    StateDir(folder, 300, config_of(cfg, again)).restore(restored, "live")
+    assert again.check() == rotating.check() and again.carried == 2
+    assert restored.presence.moved == {7: 8}
+    other = ring(b"c" * 32)
+    with pytest.raises(SnapshotError, match="other keys"):
+        StateDir(folder, 300, config_of(cfg, other)).restore(
+            EdgePipeline(cfg, other, Counters()), "live")
+    with pytest.raises(SnapshotError, match="another pseudonymisation key"):
+        StateDir(folder, 300, config_of(cfg, KEY)).restore(
+            EdgePipeline(cfg, KEY, Counters()), "live")
