@@ -266,3 +266,29 @@ def test_release_after_detach_is_off_too(decode: S1APDecoder) -> None:
     assert (ev.subscriber, ev.cell, ev.off) == (PSEUDONYM(IMSI), 0x1234502, True)
     ev = one(decode(initial_ue(8, SERVICE_REQUEST, (1, 0x06CBDAFF)), ASSOC, 6, 90.0))
     assert (ev.subscriber, ev.off) == (PSEUDONYM(IMSI), False)
+
+
+def test_association_numbers_survive_a_snapshot() -> None:
+    """The correlation tables key UE contexts by association number: a restored decoder
+    must number the associations as before, whichever speaks first after the restart
+    (through the snapshot's msgpack round trip)."""
+    from collector.snapshot import _pack, _unpack
+
+    other = ((b"\x0a\x00\x00\x01", 36412), (b"\x0a\x00\x00\x03", 40000))
+    second = TS24301_EMM.EMMAttachRequest(
+        val={"EPSID": {"type": 1, "ident": "001011111111111"}}).to_bytes()
+    corr = Correlator()
+    before = S1APDecoder(PSEUDONYM, corr)
+    one(before(initial_ue(7, ATTACH_IMSI), ASSOC, 1, 10.0))
+    before(context_setup(500, 7, ATTACH_ACCEPT_GUTI), ASSOC, 2, 10.1)
+    one(before(initial_ue(7, second), other, 3, 11.0))
+    before(context_setup(501, 7, ATTACH_ACCEPT_GUTI), other, 4, 11.1)
+    saved = _unpack(_pack({"corr": corr.state(), "s1ap": before.state()}))
+    corr = Correlator()
+    corr.restore(saved["corr"])
+    after = S1APDecoder(PSEUDONYM, corr)
+    after.restore(saved["s1ap"])
+    ev = one(after(uplink(501, 7, AUTH_RESPONSE), other, 5, 12.0))  # `other` speaks first
+    assert ev.subscriber == PSEUDONYM("001011111111111")
+    ev = one(after(uplink(500, 7, AUTH_RESPONSE), ASSOC, 6, 12.1))
+    assert ev.subscriber == PSEUDONYM(IMSI)
