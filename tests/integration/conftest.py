@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -32,3 +34,19 @@ def netns():
 def in_ns(ns: str, *args: str) -> list[str]:
     """The command line running this Python with `args` inside namespace `ns`."""
     return ["ip", "netns", "exec", ns, sys.executable, *args]
+
+
+def wait_capturing(live: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Wait until `collector live` (stderr piped) says it is capturing."""
+    deadline = time.monotonic() + timeout
+    while b"capturing" not in (line := live.stderr.readline()):
+        assert line and time.monotonic() < deadline, \
+            "collector live did not start: " + (line + live.stderr.read(4000)).decode()
+
+
+def stop_live(live: subprocess.Popen, settle: float = 2.0) -> tuple[bytes, bytes]:
+    """Let `collector live` read what is in flight for `settle` seconds, SIGTERM it; its
+    (stdout, stderr)."""
+    time.sleep(settle)
+    live.send_signal(signal.SIGTERM)
+    return live.communicate(timeout=60)

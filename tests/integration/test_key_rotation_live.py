@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, run
-from tests.integration.conftest import in_ns
+from tests.integration.conftest import in_ns, stop_live, wait_capturing
 from tests.integration.test_live import summary_lines
 from wire.pseudonym import new_key, write_key
 
@@ -44,16 +42,11 @@ def test_live_workers_with_a_key_ring_read_what_replay_reads(netns: str, tmp_pat
                                   "--bin-minutes", "5", "--workers", "2"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
-        deadline = time.monotonic() + 30
-        while b"capturing" not in (line := live.stderr.readline()):
-            assert line and time.monotonic() < deadline, \
-                "collector live did not start: " + (line + live.stderr.read(4000)).decode()
+        wait_capturing(live)
         subprocess.run(in_ns(netns, "-m", "simulator", "play", "--interface", "span0",
                              "--speed", "0", "--capture", capture),
                        check=True, env=env, cwd=ROOT, capture_output=True)
-        time.sleep(2)
-        live.send_signal(signal.SIGTERM)
-        out, err = live.communicate(timeout=60)
+        out, err = stop_live(live)
     finally:
         if live.poll() is None:
             live.kill()

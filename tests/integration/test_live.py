@@ -10,13 +10,12 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, free_port, needles, run, scan, tsv_identities
-from tests.integration.conftest import in_ns
+from tests.integration.conftest import in_ns, stop_live, wait_capturing
 from wire.pseudonym import new_key, write_key
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
@@ -48,17 +47,12 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) 
                                   "--bin-minutes", "5", "--workers", str(workers)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
-        deadline = time.monotonic() + 30
-        while b"capturing" not in (line := live.stderr.readline()):
-            assert line and time.monotonic() < deadline, \
-                "collector live did not start: " + (line + live.stderr.read(4000)).decode()
+        wait_capturing(live)
         plays = [a for c in captures for a in ("--capture", c)]
         subprocess.run(in_ns(netns, "-m", "simulator", "play", "--interface", "span0",
                              "--speed", "0", *plays),
                        check=True, env=env, cwd=ROOT, capture_output=True)
-        time.sleep(2)
-        live.send_signal(signal.SIGTERM)
-        out, err = live.communicate(timeout=60)
+        out, err = stop_live(live)
     finally:
         if live.poll() is None:
             live.kill()

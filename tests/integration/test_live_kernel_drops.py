@@ -12,12 +12,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.helpers import ROOT
-from tests.integration.conftest import in_ns
+from tests.integration.conftest import in_ns, stop_live, wait_capturing
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
                                 reason="needs root and iproute2 (network namespaces, veth)")
@@ -59,15 +58,11 @@ def test_collector_live_reports_kernel_drops(netns: str, workers: int) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
-        while b"capturing" not in (line := live.stderr.readline()):
-            assert line and time.monotonic() < deadline, "collector live did not start"
+        wait_capturing(live)
         os.killpg(live.pid, signal.SIGSTOP)  # a collector (all its workers) too slow
         subprocess.run(in_ns(netns, "-c", SEND), check=True, timeout=60)
         os.killpg(live.pid, signal.SIGCONT)
-        time.sleep(1.5)
-        live.send_signal(signal.SIGTERM)
-        out, err = live.communicate(timeout=60)
+        out, err = stop_live(live, 1.5)
     finally:
         if live.poll() is None:
             live.kill()
