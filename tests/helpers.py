@@ -167,3 +167,19 @@ class LoggingAggregator(Aggregator):
 
     def __init__(self, db: Path, port: int | None = None, level: str = "debug") -> None:
         super().__init__(db, port, options=("--log-level", level))
+
+
+def pipeline_run(capture: str, cfg, pseudonymizer) -> tuple:
+    """(the EdgePipeline after finish(), its tally batches) of one capture replayed in this
+    process (a test may then read the per-device state by slot)."""
+    from collector.app import EdgePipeline
+    from collector.order import keyed_messages
+    from collector.telemetry import Counters
+
+    counters = Counters()
+    pipe = EdgePipeline(cfg, pseudonymizer, counters)
+    batches = []
+    for _key, ts, frame, msg in keyed_messages([capture], counters):
+        batches += pipe.feed(frame, ts, msg)
+    batches += pipe.finish()
+    return pipe, batches

@@ -28,7 +28,7 @@ import datasketches
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT, LoggingAggregator, needles, read_tree, run, scan
+from tests.helpers import ROOT, LoggingAggregator, needles, pipeline_run, read_tree, run, scan
 from wire.pseudonym import Pseudonymizer, load_key
 from wire.report import parse_iso
 from wire.tally import encode_batch
@@ -63,24 +63,16 @@ def _profiles(sim: Path) -> list[str]:
 
 
 def _replay_in_process(sim: Path, key: Path):
-    from collector.app import EdgeConfig, EdgePipeline
+    from collector.app import EdgeConfig
     from collector.edge import AnalyticsConfig
-    from collector.order import keyed_messages
     from collector.profiles import load_profiles
-    from collector.telemetry import Counters
 
     pseudo = Pseudonymizer(load_key(str(key)))
     profiles = _profiles(sim)
     cfg = EdgeConfig("demo-test", 1, reference=str(sim), analytics=AnalyticsConfig(
         timezone=TIMEZONE, home_min_nights=1,
         profiles=load_profiles(profiles[1], pseudo) if profiles else None))
-    counters = Counters()
-    pipe = EdgePipeline(cfg, pseudo, counters)
-    batches = []
-    for _key, ts, frame, msg in keyed_messages([str(sim / "s1.pcap")], counters):
-        batches += pipe.feed(frame, ts, msg)
-    batches += pipe.finish()
-    return pipe, batches
+    return pipeline_run(str(sim / "s1.pcap"), cfg, pseudo)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from collector.app import EdgeConfig, EdgePipeline
+from collector.app import EdgeConfig
 from collector.edge import AnalyticsConfig
-from collector.order import keyed_messages
-from collector.telemetry import Counters
 from simulator import agents, phones, schedule
 from simulator.generate import generate
 from simulator.scenario import parse, resize
+from tests.helpers import pipeline_run
 from wire.pseudonym import Pseudonymizer
 from wire.report import parse_iso
 
@@ -41,12 +40,7 @@ def city(tmp_path_factory):
     persons, _ = phones.build(scn, schedule.plan(scn, agents.build(scn, SEED), SEED), SEED, [])
     cfg = EdgeConfig("m2m", 1, scn.bin_seconds, reference=str(out), m2m_tacs=frozenset(),
                      analytics=AnalyticsConfig(timezone=TIMEZONE))
-    counters = Counters()
-    pipe = EdgePipeline(cfg, PSEUDONYM, counters)
-    batches = []
-    for _key, ts, frame, msg in keyed_messages([str(out / "s1.pcap")], counters):
-        batches += pipe.feed(frame, ts, msg)
-    batches += pipe.finish()
+    pipe, batches = pipeline_run(str(out / "s1.pcap"), cfg, PSEUDONYM)
     rows = [r for b in batches for r in b.presence]
     truth = json.loads((out / "truth.json").read_text())
     modules = {PSEUDONYM(p.phone.imsi) for p in persons if p.m2m}
