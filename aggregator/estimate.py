@@ -19,7 +19,8 @@ Non-resident weights are models: their relative error `Basis.visitor_rse` widens
 A zone-hour's devices are the mean over the hour's bins of the zone's devices per bin (its
 cells summed), per segment, less the unknown-home devices taken for residents whose home is
 not detected (`_undetected_share`); a zone's visitors over [start, end) are HLL unions of its
-cells' sketches of those hours, per segment, each device counted once (`_distinct_rest`).
+cells' sketches of those hours, per segment, each device counted once (`_distinct_rest`),
+less the same share of undetected residents (`less_undetected`).
 Each figure keeps `raw_devices` (devices before any expansion) for publish.suppress, which
 removes it.
 """
@@ -198,11 +199,15 @@ def data_span(store) -> tuple[int, int] | None:
 
 
 def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
-                     periods: list[tuple[int, int]], zones: set[str] | None = None
-                     ) -> list[dict]:
+                     periods: list[tuple[int, int]], zones: set[str] | None = None,
+                     shares: Mapping[int, float] | None = None) -> list[dict]:
     """Distinct people per zone over each period: a total (`country` None), one part per
     foreign country and the non-foreign rest (`country` REST), so that total = Σ parts for
-    the rule against suppression by difference."""
+    the rule against suppression by difference.  `shares` ({UTC day: r},
+    presence.undetected_shares): unknown-home devices per homed device that are residents
+    whose home is not detected; the mean r of the period's days times its homed devices is
+    taken off its unknown-home devices (as for presence), as the home weights already stand
+    for those residents."""
     group_of = {k: z for k, z in zone_of.items() if zones is None or z in zones}
     out = []
     for lo, hi in periods:
@@ -212,7 +217,9 @@ def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
         domestic = unique_by_group([r for r in rows if not is_foreign(r[4])], group_of)
         for zone, u in unique_by_group(rows, group_of).items():
             parts = {c: {c: n} for c, n in u.by_segment.items() if is_foreign(c)}
-            parts[REST] = _distinct_rest(u.by_segment, homed.get(zone), domestic.get(zone))
+            parts[REST] = less_undetected(
+                _distinct_rest(u.by_segment, homed.get(zone), domestic.get(zone)),
+                _period_share(shares, lo, hi))
             figures = {c: figure({**labels, "zone": zone, "country": c}, counts, w, HLL_RSE)
                        for c, counts in parts.items()}
             every = {s: n for counts in parts.values() for s, n in counts.items()}
@@ -221,6 +228,14 @@ def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
                                                          for f in figures.values()))
             out += [total, *figures.values()]
     return out
+
+
+def _period_share(shares: Mapping[int, float] | None, lo: int, hi: int) -> float:
+    """The mean undetected-resident share of the UTC days [lo, hi) touches (0: none)."""
+    if not shares:
+        return 0.0
+    found = [shares[d] for d in range(lo - lo % DAY, hi, DAY) if d in shares]
+    return sum(found) / len(found) if found else 0.0
 
 
 def _distinct_rest(by_segment: Mapping[str, float], homed, domestic) -> dict[str, float]:
@@ -238,3 +253,15 @@ def _distinct_rest(by_segment: Mapping[str, float], homed, domestic) -> dict[str
         total = sum(group.values())
         out.update({s: n * target / total if total > 0 else 0.0 for s, n in group.items()})
     return out
+
+
+def less_undetected(counts: dict[str, float], share: float) -> dict[str, float]:
+    """`counts` with `share` × (its home devices) taken off its unknown-home segments
+    (in proportion, never below 0)."""
+    homed = sum(n for s, n in counts.items() if s.startswith("home:"))
+    rest = {s: n for s, n in counts.items() if not s.startswith("home:") and not is_foreign(s)}
+    total = sum(rest.values())
+    if share <= 0 or homed <= 0 or total <= 0:
+        return counts
+    keep = max(0.0, total - share * homed) / total
+    return {s: n * keep if s in rest else n for s, n in counts.items()}

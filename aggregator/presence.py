@@ -9,7 +9,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
-from aggregator.estimate import DAY, HOUR, Weights, figure, is_foreign
+from aggregator.estimate import DAY, HOUR, Weights, figure, is_foreign, less_undetected
 from aggregator.extrapolate import _floor
 
 
@@ -47,7 +47,7 @@ def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
                 {h: d / n_bins for h, d in homes[hour].items()})
         counts = {s: d / n_bins for s, d in sorted(by_segment.items())}
         raw = sum(counts.values())
-        counts = _less_residents(counts, share.get(hour - hour % DAY, 0.0))
+        counts = less_undetected(counts, share.get(hour - hour % DAY, 0.0))
         one = figure({"section": "presence", "zone": zone, "start": hour,
                       "seconds": HOUR}, counts, hourly[hour], 0.0)
         one["raw_devices"] = max(one["raw_devices"], _floor(raw))
@@ -70,13 +70,18 @@ def _undetected_share(homes: Mapping[int, Mapping[str, float]],
     return out
 
 
-def _less_residents(counts: dict[str, float], share: float) -> dict[str, float]:
-    """`counts` with `share` × (its home devices) taken off its unknown-home segments
-    (in proportion, never below 0)."""
-    homed = sum(n for s, n in counts.items() if s.startswith("home:"))
-    rest = {s: n for s, n in counts.items() if not s.startswith("home:") and not is_foreign(s)}
-    total = sum(rest.values())
-    if share <= 0 or homed <= 0 or total <= 0:
-        return counts
-    keep = max(0.0, total - share * homed) / total
-    return {s: n * keep if s in rest else n for s, n in counts.items()}
+def undetected_shares(store, start: int | None = None, end: int | None = None
+                      ) -> dict[int, float]:
+    """{UTC day: r} of `_undetected_share` over the store's presence rows of the days of
+    [start, end) (all of them when None), every cell: for the visitors figures."""
+    homes: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    unknown: dict[int, float] = defaultdict(float)
+    lo = None if start is None else start - start % DAY
+    hi = None if end is None else end - end % DAY + DAY
+    for bin_start, _seconds, _plmn, _cell, segment, devices in store.presence_by_segment(lo, hi):
+        hour = bin_start - bin_start % HOUR
+        if segment.startswith("home:"):
+            homes[hour][segment[5:]] += devices
+        elif not is_foreign(segment):
+            unknown[hour] += devices
+    return _undetected_share(homes, unknown)

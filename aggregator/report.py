@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aggregator.estimate import REST, Basis, data_span, visitors_figures, weights
-from aggregator.presence import presence_figures
+from aggregator.presence import presence_figures, undetected_shares
 from aggregator.publish import LaplaceNoise, suppress
 from aggregator.render import RENDERERS  # noqa: F401 - re-exported for app and tests
 from aggregator.store import Store
@@ -88,7 +88,8 @@ def build_report(store: Store, options: ReportOptions | None = None) -> dict:
 
     periods = list(o.periods) if o.periods is not None else [(lo, hi)]
     figures = (presence_figures(store, zone_of, weights_at, o.start, o.end, o.zones)
-               + visitors_figures(store, zone_of, w, periods, o.zones))
+               + visitors_figures(store, zone_of, w, periods, o.zones,
+                                  undetected_shares(store)))
     noise = None
     if o.epsilon is not None:
         hours = len({f["start"] for f in figures if f["section"] == "presence"})

@@ -15,6 +15,11 @@ of the whole run side by side, and the share of 95 % intervals that hold the tru
 shares, phones-off shares and phone ownership by F (0.7 / 1.3 for ±30 %), in a copy of the
 scenario written to the work folder; the aggregator is not told.  Its `[foreign]` table is
 the scenario's nominal capture shares (an operator knows its roaming partners' traffic).
+The collector is given the operator's list of M2M module TACs (`--m2m-tacs`, the
+scenario's `[operator] m2m_tacs`; `--no-m2m-tacs`: not).  `--replay` replays the --work
+folder's simulation again (after a collector or aggregator change); `--breakdown` splits
+the presence error by zone and local period into the collector's device error and the
+weights' (`accuracy_breakdown.py`) and lists the visitors per zone.
 Figures are compared before the publication rules (k = 0) so that the estimator is measured, not
 the publication rule.  On `tiny` (12 people) figures are poor by construction: weights of
 1.5 from a census of 12, single digits per zone-hour.
@@ -39,6 +44,8 @@ from aggregator.estimate import Basis  # noqa: E402
 from aggregator.extrapolate import ForeignFactors  # noqa: E402
 from aggregator.report import ReportOptions, build_report  # noqa: E402
 from aggregator.store import Store  # noqa: E402
+from bench.accuracy_breakdown import breakdown  # noqa: E402
+from simulator.city import M2M_TACS  # noqa: E402
 from simulator.demo import free_port, wait_listening  # noqa: E402
 from wire.compare import compare  # noqa: E402
 from wire.reference import read_cells, read_census  # noqa: E402
@@ -147,16 +154,30 @@ def timezone_of(doc: dict) -> str:
     return "UTC" if h == 0 else f"Etc/GMT{'-' if h > 0 else '+'}{abs(h)}"
 
 
+def m2m_tacs_file(work: Path, doc: dict) -> Path:
+    """The operator's list of IoT module TACs (the scenario's `[operator] m2m_tacs`, else the
+    simulator's defaults) as `collector --m2m-tacs` reads it: an operator knows the module
+    types of its M2M contracts, as it knows its subscribers' profiles."""
+    tacs = doc.get("operator", {}).get("m2m_tacs", list(M2M_TACS))
+    path = work / "m2m_tacs.txt"
+    path.write_text("".join(f"{t}\n" for t in tacs))
+    return path
+
+
 def pipeline(work: Path, scenario: Path, seed: int, tz: str, scale: float = 1.0,
-             days: int | None = None) -> dict[str, float]:
-    """simulate (at `scale`, over `days` local days), then serve + replay; seconds per
-    stage."""
+             days: int | None = None, m2m_tacs: Path | None = None,
+             simulate: bool = True) -> dict[str, float]:
+    """simulate (at `scale`, over `days` local days; unless `simulate` is False: the
+    folder's earlier simulation), then serve + replay; seconds per stage."""
     seconds = {}
     t = time.monotonic()
-    sh("simulator", "generate", "--scenario", str(scenario), "--out", str(work / "sim"),
-       "--seed", str(seed), "--scale", repr(scale), "--quiet",
-       *(("--days", str(days)) if days else ()))
-    seconds["simulate"] = time.monotonic() - t
+    if simulate:
+        sh("simulator", "generate", "--scenario", str(scenario), "--out", str(work / "sim"),
+           "--seed", str(seed), "--scale", repr(scale), "--quiet",
+           *(("--days", str(days)) if days else ()))
+        seconds["simulate"] = time.monotonic() - t
+    (work / "agg.duckdb").unlink(missing_ok=True)
+    (work / "key").unlink(missing_ok=True)
     sh("collector", "keygen", "--out", str(work / "key"))
     port = free_port()
     endpoint = f"tcp://127.0.0.1:{port}"
@@ -170,6 +191,7 @@ def pipeline(work: Path, scenario: Path, seed: int, tz: str, scale: float = 1.0,
         sh("collector", "replay", str(work / "sim" / "s1.pcap"), "--key-file",
            str(work / "key"), "--aggregator", endpoint, "--reference", str(work / "sim"),
            "--timezone", tz, "--home-min-nights", "1", "--drain-timeout", "60",
+           *(("--m2m-tacs", str(m2m_tacs)) if m2m_tacs else ()),
            *(("--profiles", str(profiles)) if profiles.is_file() else ()))
         seconds["replay"] = time.monotonic() - t
     finally:
@@ -193,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", help="work folder (default: a temporary one, removed)")
     ap.add_argument("--reuse", action="store_true",
                     help="report again from the --work folder of an earlier run")
+    ap.add_argument("--replay", action="store_true",
+                    help="replay and report again the --work folder's earlier simulation")
+    ap.add_argument("--no-m2m-tacs", action="store_true",
+                    help="do not give the collector the operator's M2M module TACs")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="presence error by zone and local period, split into the "
+                         "collector's device error and the weights' (accuracy_breakdown.py)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="accuracy-") as tmp:
         work = Path(args.work or tmp)
@@ -204,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         if changes:
             scenario = work / f"{source.stem}-perturbed.toml"
             scenario.write_text(dump_toml(doc) + "\n")
+        tacs = None if args.no_m2m_tacs else m2m_tacs_file(work, doc)
         seconds = ({} if args.reuse and args.work else
                    pipeline(work, scenario, args.seed, timezone_of(doc), args.scale,
-                            args.days))
+                            args.days, tacs, simulate=not (args.replay and args.work)))
         truth = json.loads((work / "sim" / "truth.json").read_text())
         ref = work / "sim"
         bands = (read_census(str(ref / "census.csv")) if (ref / "census.csv").is_file()
@@ -230,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
             print("note       no census.csv: every device counts as one person")
         for line in compare(report, truth, args.min_people):
             print(line)
+        if args.breakdown:
+            zone_of = {(c.plmn, c.cell): c.zone for c in options.cells if c.zone}
+            offset = int(doc.get("scenario", {}).get("utc_offset_hours", 0)) * 3600
+            for line in breakdown(report, truth, zone_of, offset, scenario, args.seed,
+                                  args.scale, args.days):
+                print(line)
     return 0
 
 

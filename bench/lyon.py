@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, help="keep the generated folder here")
+    p.add_argument("--sessions", metavar="AWAKE,EVENT,NIGHT",
+                   help="data sessions per hour instead of the scenario's (e.g. 0.5,0.5,0: "
+                        "the rates before they depended on the hour and the activity)")
     args = p.parse_args(argv)
     logging.getLogger("pycrate_mobile").setLevel(logging.ERROR)
     scn = resize(load("lyon-fete-des-lumieres"), args.scale, 1)
+    if args.sessions:
+        day, event, night = (float(x) for x in args.sessions.split(","))
+        scn = replace(scn, behaviour=replace(
+            scn.behaviour, data_sessions_per_hour=day, event_sessions_per_hour=event,
+            night_sessions_per_hour=night))
+    b = scn.behaviour
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-lyon-"))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"lyon-fete-des-lumieres, scale {args.scale:g}, 1 day, seed {args.seed}", flush=True)
+    print(f"lyon-fete-des-lumieres, scale {args.scale:g}, 1 day, seed {args.seed}; data "
+          f"sessions per hour awake {b.data_sessions_per_hour:g}, at events "
+          f"{b.event_sessions_per_hour}, asleep {b.night_sessions_per_hour:g}", flush=True)
     try:
         c = Clock()
         crowd = agents.build(scn, args.seed)
@@ -94,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         size = (out / "s1.pcap").stat().st_size
         print(f"people {len(crowd):,}, operator devices {len(timelines):,}, "
               f"presence rows {len(doc['cell_presence']):,}")
+        print(f"messages per operator device and day {frames / len(timelines):,.0f}")
         print(f"messages {frames:,} (" + ", ".join(
             f"{k} {v:,}" for k, v in sorted(links.items())) + f"), capture {size / 1e6:,.1f} MB")
         print("most said: " + ", ".join(f"{n} {k:,}" for n, k in names.most_common(6)))

@@ -6,8 +6,9 @@ a `Person` with a `Phone` (roamers get IMSIs of their own MCC/MNC) and a
 stay's zone, changing to another cell of the zone `moves_per_hour` times an hour), on
 from the arrival (residents: within `power_on_minutes` of the start) until the
 departure, off for some nights (`night_off_share`: about 22:30 to 07:15 local) and some
-whole days (`off_share`: about 08:00 to 22:00 local).  Data sessions happen while awake
-(07:00-23:00 local).  M2M modules sit in one cell and only do periodic TAUs.
+whole days (`off_share`: about 08:00 to 22:00 local).  Data sessions come at
+`data_sessions_per_hour` while awake (07:00-23:00 local), `event_sessions_per_hour` at an
+event and `night_sessions_per_hour` while asleep (`rate_pieces`).  M2M modules sit in one cell and only do periodic TAUs.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def build(scn: Scenario, sched: Schedule, seed: int,
         nr = rng(seed, "nr", i).random() < op.nr_share
         cells = _cells(scn, segs, rng(seed, "cells", i), nr)
         foreign = a.kind[i] == FOREIGN
+        events = event_windows(sched, i)
         home = zone_ids[a.home[i]] if a.home[i] >= 0 else ""
         for k in range(int(a.devices[i])):
             r = rng(seed, "device", i, k)
@@ -93,7 +95,7 @@ def build(scn: Scenario, sched: Schedule, seed: int,
                 continue  # never on while the scenario runs
             arrives = (a.kind[i] == DOMESTIC and scn.start < a.arrive[i]
                        and steps[0].t <= a.arrive[i] + 1)
-            timelines.append(PhoneTimeline(person, steps, _sessions(scn, steps, r), arrives))
+            timelines.append(PhoneTimeline(person, steps, _sessions(scn, steps, r, events), arrives))
             persons.append(person)
     r = rng(seed, "m2m")
     lte = [c for c in scn.cells if c.rat == "lte"] or list(scn.cells)
@@ -201,7 +203,60 @@ def _steps(scn: Scenario, segs: list, cells: list, late_start: bool, r: random.R
     return tuple(steps)
 
 
-def _sessions(scn: Scenario, steps: tuple[Step, ...], r: random.Random) -> tuple[Session, ...]:
+def event_windows(sched: Schedule, i: int) -> list[tuple[int, int]]:
+    """Person i's [start, end) at events (slot 2 of each day), in time order."""
+    return sorted((int(d.start[i, 2]), int(d.end[i, 2])) for d in sched.days
+                  if d.end[i, 2] > d.start[i, 2])
+
+
+def rate_pieces(scn: Scenario, lo: int, hi: int, events: list[tuple[int, int]]
+                ) -> list[tuple[int, int, float]]:
+    """[lo, hi) cut into (start, end, data sessions per hour): the awake rate 07:00-23:00
+    local, the night rate outside, the event rate at events; pieces of rate 0 left out and
+    neighbours of one rate merged (with the defaults: the awake hours, as before)."""
+    b = scn.behaviour
+    ev_rate = b.data_sessions_per_hour if b.event_sessions_per_hour is None \
+        else b.event_sessions_per_hour
+    cuts = {lo, hi}
+    for d in range(-1, scn.days + 1):
+        m = scn.first_midnight + d * 86400
+        cuts |= {m + AWAKE[0], m + AWAKE[1]}
+    for a, z in events:
+        cuts |= {a, z}
+    points = sorted(c for c in cuts if lo <= c <= hi)
+    out: list[tuple[int, int, float]] = []
+    for a, z in zip(points, points[1:], strict=False):
+        if any(ea <= a < ez for ea, ez in events):
+            rate = ev_rate
+        elif AWAKE[0] <= (a - scn.first_midnight) % 86400 < AWAKE[1]:
+            rate = b.data_sessions_per_hour
+        else:
+            rate = b.night_sessions_per_hour
+        if rate <= 0:
+            continue
+        if out and out[-1][1] == a and out[-1][2] == rate:
+            out[-1] = (out[-1][0], z, rate)
+        else:
+            out.append((a, z, rate))
+    return out
+
+
+def _pieces(scn: Scenario, lo: int, hi: int, events: list[tuple[int, int]]
+            ) -> list[tuple[int, int, float]]:
+    """`rate_pieces`, or with one rate all day long the awake window of every day (empty
+    ones too: the random draws of scenarios without event or night rates stay as they
+    were)."""
+    b = scn.behaviour
+    if b.event_sessions_per_hour is not None or b.night_sessions_per_hour > 0:
+        return rate_pieces(scn, lo, hi, events)
+    days = (scn.first_midnight + d * 86400 for d in range(scn.days))
+    return [(max(lo, m + AWAKE[0]), min(hi, m + AWAKE[1]), b.data_sessions_per_hour)
+            for m in days]
+
+
+def _sessions(scn: Scenario, steps: tuple[Step, ...], r: random.Random,
+              events: list[tuple[int, int]] | None = None) -> tuple[Session, ...]:
+    """Data sessions while on, at the rate of the hour and activity (`rate_pieces`)."""
     b = scn.behaviour
     taken = sorted(s.t for s in steps)
     out = []
@@ -209,10 +264,8 @@ def _sessions(scn: Scenario, steps: tuple[Step, ...], r: random.Random) -> tuple
         if s.cell is None:
             continue
         stop = nxt.t if nxt is not None else scn.end
-        for d in range(scn.days):
-            m = scn.first_midnight + d * 86400
-            lo, hi = max(s.t, m + AWAKE[0]), min(stop, m + AWAKE[1])
-            for _ in range(poisson(r, b.data_sessions_per_hour * max(0, hi - lo) / 3600)):
+        for lo, hi, rate in _pieces(scn, s.t, stop, events or []):
+            for _ in range(poisson(r, rate * max(0, hi - lo) / 3600)):
                 t = _free(r, lo + SESSION_GAP, hi - SESSION_GAP, taken, SESSION_GAP,
                           scn.bin_seconds)
                 if t is not None:

@@ -117,7 +117,7 @@ class Behaviour:
     moves_per_hour: float
     quiet_share: float
     zone_change_share: float
-    data_sessions_per_hour: float
+    data_sessions_per_hour: float  # while awake (07:00-23:00 local), city model
     session_seconds: tuple[int, int]
     mobile_terminated_share: float
     power_on_within: int
@@ -125,6 +125,10 @@ class Behaviour:
     off_seconds: tuple[int, int]
     at_end: str
     end_off_seconds: tuple[int, int]
+    # city model: the rate while at an event (people film and share; None: the awake rate)
+    # and while asleep (background sync, push; 23:00-07:00 local)
+    event_sessions_per_hour: float | None = None
+    night_sessions_per_hour: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,6 +383,9 @@ def _behaviour(f: Fields, flat: bool) -> Behaviour:
         power_cycle_share=f.number("power_cycle_share", 0.0, 1.0, 0.0),
         off_seconds=(lo_o * 60, hi_o * 60),
         at_end=f.text("at_end", "switch-off", AT_END),
-        end_off_seconds=(lo_e * 60, hi_e * 60))
+        end_off_seconds=(lo_e * 60, hi_e * 60),
+        event_sessions_per_hour=(f.number("event_sessions_per_hour", 0.0, 60.0)
+                                 if f.has("event_sessions_per_hour") else None),
+        night_sessions_per_hour=f.number("night_sessions_per_hour", 0.0, 60.0, 0.0))
     f.done()
     return b

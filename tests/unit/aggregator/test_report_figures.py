@@ -223,3 +223,29 @@ def test_raked_weights_when_residents_have_age_bands(known_db):
     x = (math.sqrt(245700) - 450) / 2  # test_extrapolate's 2 × 2 case
     assert w.by_band[("a", "y")].value == pytest.approx(x / 10, rel=1e-5)
     assert w.home["a"].value == pytest.approx(2.0) and w.home["b"].value == pytest.approx(2.0)
+
+
+def test_visitors_leave_out_the_residents_of_undetected_home(tmp_path):
+    """Unknown-home devices include residents whose home is not detected (phone off the
+    first night...), already stood for by the home weights: per homed device, the day's
+    share r of them (presence's quietest hour) is taken off a zone's unknown-home devices
+    over a period too, not only in the presence figures."""
+    from aggregator.store import Store as S
+    from tests.unit.aggregator.conftest import PLMN, sketch
+    from wire.tally import PresenceRow, SketchRow, TallyBatch
+    rows = [PresenceRow(T0 + i * 900, PLMN, 1, 1, n, seg) for i in range(4)
+            for seg, n in (("home:a", 60), ("home:b", 10), ("domestic", 20), ("unknown", 4))]
+    rows.append(PresenceRow(T0, PLMN, 1, 3, 40, "home:b"))
+    sk = (SketchRow(T0, PLMN, 1, 1, "home:a", sketch(ids_("h", 0, 70))),
+          SketchRow(T0, PLMN, 1, 1, "domestic", sketch(ids_("d", 0, 30))))
+    path = tmp_path / "undetected.duckdb"
+    with S(path) as store:
+        store.put(TallyBatch("m", 1, 0, 900, tuple(rows), sk))
+    with S(path, read_only=True) as store:
+        doc = build_report(WithResidents(store, {"a": 50, "b": 100}),
+                           ReportOptions(cells(), BASIS))
+    # r = (20 + 4) / (60 + 10 + 40 / 4) = 0.3 (as above): 30 - 0.3 × 70 = 9 unknown-home
+    # devices stay, at the national weight 1500 / 150; the 70 homed weigh 1000 / 50
+    v = by_zone(doc["visitors"])["a"]
+    assert v["people"] == pytest.approx(70 * 20 + 9 * 10, rel=0.02)
+    assert v["ci95"][0] < v["people"] < v["ci95"][1]
