@@ -20,10 +20,15 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wire.pseudonym import write_key  # noqa: E402
+
 TSHARK_FIELDS = ["frame.number", "s1ap.procedureCode", "e212.imsi", "s1ap.CellIdentity",
                  "s1ap.tAC", "nas_eps.emm.m_tmsi", "ngap.procedureCode", "nas_5gs.mm.suci.msin",
                  "ngap.NRCellIdentity", "gtpv2.message_type", "diameter.cmd.code"]
@@ -56,7 +61,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="also time --workers N (1: not)")
     args = ap.parse_args()
     cap = args.capture or bench_capture()
-    collector = [sys.executable, "-m", "collector", "replay", str(cap), "--dry-run"]
+    # one key for every run: the summary's device count is an HLL estimate over the
+    # pseudonyms, which a fresh key per run would change (and the summaries would differ)
+    key = Path(tempfile.mkdtemp(prefix="bench-key-")) / "collector.key"
+    write_key(str(key))
+    collector = [sys.executable, "-m", "collector", "replay", str(cap), "--dry-run",
+                 "--key-file", str(key)]
     tshark = shutil.which("tshark")
     tshark_cmd = [tshark or "tshark", "-r", str(cap), "-o", "nas-eps.null_decipher:TRUE",
                   "-o", "nas-5gs.null_decipher:TRUE", "-T", "fields"]
