@@ -129,8 +129,13 @@ def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
 
 
 def _pack(batch: list[tuple]) -> bytes:
+    """A batch of records as bytes.  S1AP facts (`S1APRead`, a named tuple that
+    `S1APDecoder.attribute` reads by position only) cross as plain tuples: a named tuple is
+    rebuilt by a Python call per record (measured on the bench capture: dumps 1.13 -> 0.55 s,
+    loads 0.51 -> 0.31 s, the conversion 0.15 s)."""
+    plain = [r[:6] + (tuple(r[6]),) + r[7:] if r[3] == "s1ap" else r for r in batch]
     with _no_gc():
-        return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _drain(queue: multiprocessing.Queue, ends: list[WorkerEnd]) -> Iterator[tuple]:
