@@ -92,20 +92,26 @@ class WithResidents:
         return dict(self._residents)
 
 
-def test_home_segments_post_stratified(tmp_path):
+def _homes_report(path, sketches: dict[str, list[str]]) -> dict:
+    """The report of four bins of zone a's cell 1 (home:a 60, home:b 10, domestic 20,
+    unknown 4 devices) and one row of 40 home:b devices in zone b's cell 3, with sketches
+    of cell 1 ({segment: items}), residents a 50 and b 100."""
     from aggregator.store import Store as S
     from tests.unit.aggregator.conftest import PLMN, sketch
     from wire.tally import PresenceRow, SketchRow, TallyBatch
     rows = [PresenceRow(T0 + i * 900, PLMN, 1, 1, n, seg) for i in range(4)
             for seg, n in (("home:a", 60), ("home:b", 10), ("domestic", 20), ("unknown", 4))]
     rows.append(PresenceRow(T0, PLMN, 1, 3, 40, "home:b"))
-    sk = (SketchRow(T0, PLMN, 1, 1, "home:a", sketch([f"h{i}" for i in range(70)])),)
-    path = tmp_path / "home.duckdb"
+    sk = tuple(SketchRow(T0, PLMN, 1, 1, seg, sketch(items)) for seg, items in sketches.items())
     with S(path) as store:
         store.put(TallyBatch("m", 1, 0, 900, tuple(rows), sk))
     with S(path, read_only=True) as store:
-        doc = build_report(WithResidents(store, {"a": 50, "b": 100}),
-                           ReportOptions(cells(), BASIS))
+        return build_report(WithResidents(store, {"a": 50, "b": 100}),
+                            ReportOptions(cells(), BASIS))
+
+
+def test_home_segments_post_stratified(tmp_path):
+    doc = _homes_report(tmp_path / "home.duckdb", {"home:a": [f"h{i}" for i in range(70)]})
     # hour weights calibrated to the residents present (all cells, mean of bins): home:a
     # 60, home:b 10 + 40 / 4 = 20, so a 1000 / 60, b 500 / 20 = 25; national 1500 / 150 = 10
     # (residents rows).  Unknown-home devices per home device present at the day's quietest
@@ -230,20 +236,8 @@ def test_visitors_leave_out_the_residents_of_undetected_home(tmp_path):
     first night...), already stood for by the home weights: per homed device, the day's
     share r of them (presence's quietest hour) is taken off a zone's unknown-home devices
     over a period too, not only in the presence figures."""
-    from aggregator.store import Store as S
-    from tests.unit.aggregator.conftest import PLMN, sketch
-    from wire.tally import PresenceRow, SketchRow, TallyBatch
-    rows = [PresenceRow(T0 + i * 900, PLMN, 1, 1, n, seg) for i in range(4)
-            for seg, n in (("home:a", 60), ("home:b", 10), ("domestic", 20), ("unknown", 4))]
-    rows.append(PresenceRow(T0, PLMN, 1, 3, 40, "home:b"))
-    sk = (SketchRow(T0, PLMN, 1, 1, "home:a", sketch(ids_("h", 0, 70))),
-          SketchRow(T0, PLMN, 1, 1, "domestic", sketch(ids_("d", 0, 30))))
-    path = tmp_path / "undetected.duckdb"
-    with S(path) as store:
-        store.put(TallyBatch("m", 1, 0, 900, tuple(rows), sk))
-    with S(path, read_only=True) as store:
-        doc = build_report(WithResidents(store, {"a": 50, "b": 100}),
-                           ReportOptions(cells(), BASIS))
+    doc = _homes_report(tmp_path / "undetected.duckdb",
+                        {"home:a": ids_("h", 0, 70), "domestic": ids_("d", 0, 30)})
     # r = (20 + 4) / (60 + 10 + 40 / 4) = 0.3 (as above): 30 - 0.3 × 70 = 9 unknown-home
     # devices stay, at the national weight 1500 / 150; the 70 homed weigh 1000 / 50
     v = by_zone(doc["visitors"])["a"]
