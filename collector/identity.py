@@ -264,19 +264,23 @@ class Correlator:
     # has no core id yet) in the bearer table under an "off" tag, its value the subscriber
     # who left.
 
-    def ue_switched_off(self, assoc: Hashable, ran_id: int, sub: Subscriber,
-                        now: float) -> None:
-        """Record that `sub`, on the connection (assoc, eNB / RAN UE id), switched off."""
-        self._bearer.put(("off", assoc, ran_id), sub, now)
-
-    def ue_is_off(self, assoc: Hashable, ran_id: int, sub: Subscriber | None,
-                  now: float) -> bool:
-        """True if `sub` switched off on the connection (assoc, eNB / RAN UE id)."""
-        return sub is not None and self._bearer.get(("off", assoc, ran_id), now) == sub
-
-    def ue_on(self, assoc: Hashable, ran_id: int) -> None:
-        """A new connection holds (assoc, eNB / RAN UE id): forget a switch-off on it."""
-        self._bearer.pop(("off", assoc, ran_id))
+    def connection_off(self, assoc: Hashable, ran_id: int | None, new: bool,
+                       sub: Subscriber | None, says_off: bool, now: float) -> bool:
+        """Whether a message on the connection (assoc, eNB / RAN UE id) is off the network:
+        it says so (a UE-initiated Detach or Deregistration), or `sub` switched off on that
+        connection before (the release that follows).  A message that opens the connection
+        (`new`: its RAN UE id just allocated) forgets an earlier switch-off there; one that
+        says off is recorded."""
+        if ran_id is None:
+            return says_off
+        key, off = ("off", assoc, ran_id), says_off
+        if new:
+            self._bearer.pop(key)
+        elif sub is not None and not off:
+            off = self._bearer.get(key, now) == sub
+        if says_off and sub is not None:
+            self._bearer.put(key, sub, now)
+        return off
 
     def tmsi5g_lookup(self, s_tmsi: tuple[int, int, int], now: float) -> Subscriber | None:
         """Subscriber a 5G-S-TMSI (from a 5G-GUTI, NAS or NGAP) or the S-TMSI of the GUTI

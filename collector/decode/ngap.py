@@ -281,17 +281,13 @@ class NGAPDecoder:
         tmsi = r.s_tmsi or r.tmsi
         if sub is None and tmsi is not None:
             sub = corr.tmsi5g_lookup(tmsi, now)
-        off = r.off or (ran is not None and corr.ue_is_off(assoc, ran, sub, now))
+        off = corr.connection_off(assoc, r.ran_id, name in NEW_RAN_ID, sub, r.off, now)
         self._learn(r, sub, assoc, now)
         return sub, off
 
     def _learn(self, r: NGAPRead, sub: Subscriber | None, assoc: Hashable, now: float) -> None:
         corr = self._correlator
         amf = r.source_amf_id if r.name == "PathSwitchRequest" else r.amf_id
-        if r.name in NEW_RAN_ID and r.ran_id is not None:
-            corr.ue_on(assoc, r.ran_id)
-        if r.off and sub is not None and r.ran_id is not None:
-            corr.ue_switched_off(assoc, r.ran_id, sub, now)
         if r.name in RELEASED:
             corr.ngap_ue_release(assoc, r.ran_id, r.amf_id)
         elif (r.ran_id is not None and amf is not None) or r.name in _NEW_IDS:

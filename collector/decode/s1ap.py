@@ -230,13 +230,8 @@ class S1APDecoder:
                 sub = corr.tmsi_lookup(tmsi[0], tmsi[1], time)
             for address, teid in bearers:
                 sub = sub or corr.bearer_lookup(address, teid, time)
-        if enb is not None:  # a connection whose UE switched off: its release is off too
-            if flags & F_NEW_ENB:
-                corr.ue_on(assoc, enb)
-            elif corr.ue_is_off(assoc, enb, sub, time):
-                off = True
-            if off and sub is not None:
-                corr.ue_switched_off(assoc, enb, sub, time)
+        # a connection whose UE switched off: its release is off too
+        off = corr.connection_off(assoc, enb, bool(flags & F_NEW_ENB), sub, off, time)
         if flags & F_RELEASED:  # what the message teaches
             corr.ue_release(assoc, enb, mme)
         elif (enb is not None and mme is not None) or flags & F_NEW_IDS:
