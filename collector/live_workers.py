@@ -63,11 +63,8 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
         return
     ready.put(None)
     try:
-        (stage, ring), framer = worker_stage(pseudonymizer, counters), Framer(counters)
-        carried: list[tuple[int, int]] = []
-        if ring is not None:  # key epochs: as collector.workers, phase and pairs per record
-            ring.carry = lambda old, new: carried.append((old, new))
-        keys = None
+        (stage, tap), framer = worker_stage(pseudonymizer, counters), Framer(counters)
+        keys = None  # with key epochs: as collector.workers, phase and pairs per record
         seq, last = 0, float("-inf")
         while not stop.requested:
             batch = []
@@ -75,12 +72,11 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
                 counters.frames += 1
                 last = ts if ts > last else last
                 for msg in framer(linktype, data, ts):
-                    if ring is not None and ts >= ring.next_change:
-                        ring.advance(ts)
+                    if tap is not None:
+                        tap.advance(ts)
                     read = stage.facts(msg)
-                    if ring is not None:
-                        keys = (ring.phase, tuple(carried) if carried else None)
-                        carried.clear()
+                    if tap is not None:
+                        keys = tap.keys()
                     seq += 1
                     batch.append((ts, index, seq, msg.proto if read is not None else None,
                                   msg.assoc, msg.dst, read, keys))

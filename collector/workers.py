@@ -66,29 +66,40 @@ class WorkerFailed(RuntimeError):
     """A worker process stopped with an error (the replay cannot be complete)."""
 
 
-def _records(stage: DecodeStage, messages: Iterator[tuple]) -> Iterator[tuple]:
-    """`(key, time, frame, proto, assoc, receiver, facts, None)` of keyed messages (proto
-    None: dropped by `facts`, its reason counted; the ordered half still sees its time)."""
-    for key, ts, frame, msg in messages:
-        read = stage.facts(msg)
-        if read is None:
-            yield key, ts, frame, None, None, None, None, None
-        else:
-            yield key, ts, frame, msg.proto, msg.assoc, msg.dst, read, None
+class RingTap:
+    """A worker's own key ring around `facts`: `advance(t)` before a message of time t (as
+    one process advances its ring), `keys()` after it: the record's (ring phase, the
+    (old, new) pairs carried while reading it, or None)."""
 
+    __slots__ = ("ring", "_carried")
 
-def _ring_records(stage: DecodeStage, ring: KeyRing, messages: Iterator[tuple]
-                  ) -> Iterator[tuple]:
-    """`_records` pseudonymised by a key ring: the last item is (the ring's phase, the
-    (old, new) pairs carried while the message was read, or None)."""
-    carried: list[tuple[int, int]] = []
-    ring.carry = lambda old, new: carried.append((old, new))
-    for key, ts, frame, msg in messages:
-        if ts >= ring.next_change:
-            ring.advance(ts)
-        read = stage.facts(msg)
-        keys = (ring.phase, tuple(carried) if carried else None)
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring, self._carried = ring, []
+        ring.carry = lambda old, new: self._carried.append((old, new))
+
+    def advance(self, t: float) -> None:
+        if t >= self.ring.next_change:
+            self.ring.advance(t)
+
+    def keys(self) -> tuple:
+        carried = self._carried
+        out = (self.ring.phase, tuple(carried) if carried else None)
         carried.clear()
+        return out
+
+
+def _records(stage: DecodeStage, messages: Iterator[tuple], tap: RingTap | None = None
+             ) -> Iterator[tuple]:
+    """`(key, time, frame, proto, assoc, receiver, facts, keys)` of keyed messages (proto
+    None: dropped by `facts`, its reason counted; the ordered half still sees its time);
+    `keys`: `tap.keys()` with a key ring, else None."""
+    keys = None
+    for key, ts, frame, msg in messages:
+        if tap is not None:
+            tap.advance(ts)
+        read = stage.facts(msg)
+        if tap is not None:
+            keys = tap.keys()
         if read is None:
             yield key, ts, frame, None, None, None, None, keys
         else:
@@ -96,10 +107,12 @@ def _ring_records(stage: DecodeStage, ring: KeyRing, messages: Iterator[tuple]
 
 
 def worker_stage(pseudonymizer: Pseudonymizer, counters: Counters
-                 ) -> tuple[DecodeStage, KeyRing | None]:
-    """A worker's decode stage and its own key ring (None with one key)."""
-    ring = pseudonymizer.for_worker() if isinstance(pseudonymizer, KeyRing) else None
-    return DecodeStage(pseudonymizer if ring is None else ring, counters), ring
+                 ) -> tuple[DecodeStage, RingTap | None]:
+    """A worker's decode stage and the tap of its own key ring (None with one key)."""
+    if not isinstance(pseudonymizer, KeyRing):
+        return DecodeStage(pseudonymizer, counters), None
+    ring = pseudonymizer.for_worker()
+    return DecodeStage(ring, counters), RingTap(ring)
 
 
 def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
@@ -111,12 +124,9 @@ def _work(paths: list[str], shard: Shard, pseudonymizer: Pseudonymizer,
             signal.signal(sig, signal.SIG_IGN)
     counters = Counters()
     try:
-        stage, ring = worker_stage(pseudonymizer, counters)
-        messages = keyed_messages(paths, counters, shard)
-        records = (_records(stage, messages) if ring is None
-                   else _ring_records(stage, ring, messages))
+        stage, tap = worker_stage(pseudonymizer, counters)
         batch: list[tuple] = []
-        for rec in records:
+        for rec in _records(stage, keyed_messages(paths, counters, shard), tap):
             batch.append(rec)
             if len(batch) >= BATCH:
                 out.put(_pack(batch))
