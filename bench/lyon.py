@@ -1,7 +1,7 @@
 """Full-size simulator bench: `lyon-fete-des-lumieres`, one festival day (5 December, the
 first of the four evenings), at a given scale.
 
-    .venv/bin/python bench/lyon.py [--scale 1] [--seed 1] [--out DIR]
+    .venv/bin/python bench/lyon.py [--scale 1] [--seed 1] [--out DIR] [--workers N]
 
 Runs the phases of `simulator generate` one after the other and prints, per phase, its
 wall-clock time and CPU time (this process), then the messages (by link, the most
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, help="keep the generated folder here")
+    p.add_argument("--workers", type=int, default=1,
+                   help="split the signalling over N processes (simulator generate --workers)")
     p.add_argument("--sessions", metavar="AWAKE,EVENT,NIGHT",
                    help="data sessions per hour instead of the scenario's (e.g. 0.5,0.5,0: "
                         "the rates before they depended on the hour and the activity)")
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     b = scn.behaviour
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-lyon-"))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"lyon-fete-des-lumieres, scale {args.scale:g}, 1 day, seed {args.seed}; data "
+    print(f"lyon-fete-des-lumieres, scale {args.scale:g}, 1 day, seed {args.seed}, "
+          f"{args.workers} worker(s); data "
           f"sessions per hour awake {b.data_sessions_per_hour:g}, at events "
           f"{b.event_sessions_per_hour}, asleep {b.night_sessions_per_hour:g}", flush=True)
     try:
@@ -98,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 writing[1] += time.process_time() - cpu
 
         frames = write_capture(str(out / "s1.pcap"), scn, timed(signalling.stream(
-            scn, timelines, args.seed)), args.seed)
+            scn, timelines, args.seed, workers=args.workers)), args.seed)
         c.lap("signalling + capture")
         print(f"    of which capture     {writing[0]:9.1f} s wall {writing[1]:9.1f} s CPU")
         profiles.write(str(out / profiles.FILE), subs)
@@ -111,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{k} {v:,}" for k, v in sorted(links.items())) + f"), capture {size / 1e6:,.1f} MB")
         print("most said: " + ", ".join(f"{n} {k:,}" for n, k in names.most_common(6)))
         total, enc = c.wall(), c.wall("signalling + capture")
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"total {total:,.1f} s wall: {frames / total:,.0f} msgs/s overall, "
               f"{frames / enc:,.0f} msgs/s signalling + capture; peak RSS "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:,.1f} GB")
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:,.1f} GB"
+              + (f", largest worker {kids.ru_maxrss / 1e6:,.1f} GB, workers' CPU "
+                 f"{kids.ru_utime + kids.ru_stime:,.1f} s" if args.workers > 1 else ""))
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)

@@ -1,5 +1,5 @@
 """Command line: `simulator generate --scenario NAME|FILE --out DIR [--seed N] [--scale F]
-[--days D]` and `simulator play (--capture FILE|DIR ... | --scenario NAME|FILE [--seed N])
+[--days D] [--workers N]` and `simulator play (--capture FILE|DIR ... | --scenario NAME|FILE [--seed N])
 --interface IF [--speed F]`.
 
 Exit codes: 0 done, 2 usage or scenario error (one line on stderr, no
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="simulate D local days from the scenario's first (default: its hours)")
     g.add_argument("--quiet", action="store_true",
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
+    g.add_argument("--workers", type=_workers, default=1, metavar="N",
+                   help="split the phones' signalling over N processes (default 1; the "
+                        "capture differs with N, as with the seed; the truth does not)")
     g.add_argument("--no-templates", action="store_true",
                    help="encode every message with pycrate (slow; for comparisons)")
     y = sub.add_parser("play", help="stream a capture into a network interface, paced by its "
@@ -56,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="capture seconds per wall-clock second: 1 real time (default), 60 an "
                         "hour a minute, 0 as fast as possible")
     return p
+
+
+def _workers(text: str) -> int:
+    """An argparse type: a number of processes, 1 to 64."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, got {text!r}")
+    return int(text)
 
 
 def _number_in(span: str):
@@ -93,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from simulator.progress import bar
 
     try:
-        summary = generate(scn, args.out, args.seed, bar(args.quiet))
+        summary = generate(scn, args.out, args.seed, bar(args.quiet), workers=args.workers)
     except OSError as e:
         print(f"simulator: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 1

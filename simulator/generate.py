@@ -86,12 +86,12 @@ class Summary:
                 "by_message": self.by_message}
 
 
-def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = None
-             ) -> Summary:
+def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = None,
+             workers: int = 1) -> Summary:
     """Simulate `scn` with `seed` and write the folder `out` (created if needed); `progress`
     is told of each phase (agents, truth, signalling and capture by simulated hour, reference
-    files).  Messages are written an hour at a time as they are made (`signalling.stream`):
-    memory holds an hour of them."""
+    files).  Messages are written ten simulated minutes at a time as they are made
+    (`signalling.stream`, its phones split over `workers` processes)."""
     progress = progress if progress is not None else Progress()
     subscribers: list[tuple[str, str, str]] = []
     if scn.city is None:
@@ -129,7 +129,8 @@ def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = No
             yield chunk
 
     frames = write_capture(str(out / "s1.pcap"), scn,
-                           counted(signalling.stream(scn, timelines, seed, progress=progress)),
+                           counted(signalling.stream(scn, timelines, seed, progress=progress,
+                                                     workers=workers)),
                            seed)
     progress.phase("reference files")
     write_cells(str(out / "cells.csv"), reference_cells(scn), created=scn.start)

@@ -32,9 +32,11 @@ from typing import NamedTuple
 from simulator.diameter import S6a
 from simulator.gtpv2 import S11
 from simulator.scenario import CellSpec, Network
+from simulator.shards import ONE, Shard
 from simulator.templates import Templates
 
 APN = "internet"
+_TEIDS = 0xFFFFFFF0  # TEIDs allocated: 1 .. this
 PURGE_SHARE = 0.25  # detaches after which the MME purges the subscriber at the HSS
 
 
@@ -64,19 +66,22 @@ class MMEPeers:
     """The S11 and S6a signalling of one MME (network `net`), random values from `r`."""
 
     __slots__ = ("s11", "s6a", "_r", "_gtp_seq", "_hop", "_end", "_sid", "_sid_high", "_teid",
-                 "_known", "_registered", "_sessions", "_ips")
+                 "_shard", "_known", "_registered", "_sessions", "_ips")
 
-    def __init__(self, net: Network, r: random.Random, templates: Templates | None = None
-                 ) -> None:
+    def __init__(self, net: Network, r: random.Random, templates: Templates | None = None,
+                 shard: Shard = ONE) -> None:
         self.s11 = S11(net.plmn, APN, _ip(net.mme_ip), _ip(net.sgw_ip), _ip(net.pgw_ip),
                        templates)
         self.s6a = S6a(net.plmn, _ip(net.mme_ip), _ip(net.hss_ip), templates)
-        self._r = r
+        self._r, self._shard = r, shard  # ids congruent to shard.k (`shards`)
         # GTPv2-C sequence numbers of the requests each peer sends (§7.6)
-        self._gtp_seq = {True: r.randrange(1 << 20), False: r.randrange(1 << 20)}
-        self._hop, self._end = r.getrandbits(32), r.getrandbits(20) << 12
+        self._gtp_seq = {up: shard.first(r.randrange(1 << 20), 1 << 24) for up in (True, False)}
+        self._hop = shard.first(r.getrandbits(32), 1 << 32)
+        self._end = shard.first(r.getrandbits(20) << 12, 1 << 32)
         self._sid_high, self._sid = r.getrandbits(32), itertools.count(1)
-        self._teid = {node: r.randrange(1, 1 << 28) for node in ("mme", "sgw", "pgw")}
+        # a TEID less one (TEIDs run 1 .. 0xFFFFFFF0)
+        self._teid = {node: shard.first(r.randrange(1, 1 << 28) - 1, _TEIDS)
+                      for node in ("mme", "sgw", "pgw")}
         self._known: set[int] = set()       # UEs with an authentication context at the MME
         self._registered: set[int] = set()  # UEs the HSS has registered with this MME
         self._sessions: dict[int, _Session] = {}
@@ -91,18 +96,22 @@ class MMEPeers:
     # -- identifiers -----------------------------------------------------------------
     def _seq(self, from_sgw: bool) -> int:
         seq = self._gtp_seq[from_sgw]
-        self._gtp_seq[from_sgw] = (seq + 1) & 0xFFFFFF
+        self._gtp_seq[from_sgw] = self._shard.after(seq, 1 << 24)
         return seq
 
     def _ids(self) -> tuple[int, int, str]:
         """Hop-by-hop id, end-to-end id, Session-Id of a new MME request."""
-        self._hop, self._end = (self._hop + 1) & 0xFFFFFFFF, (self._end + 1) & 0xFFFFFFFF
+        self._hop, self._end = self._next_hops()
         return self._hop, self._end, self.s6a.session_id(self._sid_high, next(self._sid))
 
+    def _next_hops(self) -> tuple[int, int]:
+        after = self._shard.after
+        return after(self._hop, 1 << 32), after(self._end, 1 << 32)
+
     def _new_teid(self, node: str) -> int:
-        teid = self._teid[node]
-        self._teid[node] = teid % 0xFFFFFFF0 + 1
-        return teid
+        u = self._teid[node]
+        self._teid[node] = self._shard.after(u, _TEIDS)
+        return u + 1
 
     # -- S6a -------------------------------------------------------------------------
     def capabilities(self) -> list[Exchange]:
@@ -115,8 +124,7 @@ class MMEPeers:
 
     def watchdog(self) -> list[Exchange]:
         """DWR / DWA after Tw without traffic on the Diameter connection (the MME's timer)."""
-        hop, end = self._hop, self._end = ((self._hop + 1) & 0xFFFFFFFF,
-                                           (self._end + 1) & 0xFFFFFFFF)
+        hop, end = self._hop, self._end = self._next_hops()
         return [Exchange("s6a", False, "DeviceWatchdogRequest",
                          self.s6a.watchdog(True, True, hop, end)),
                 Exchange("s6a", True, "DeviceWatchdogAnswer",

@@ -22,6 +22,7 @@ from simulator.mme_peers import Exchange, MMEPeers, NoPeers
 from simulator.population import Phone
 from simulator.procedures_nr import NRProcedures
 from simulator.scenario import CellSpec, Scenario
+from simulator.shards import ONE, Shard
 from simulator.templates import Templates
 
 STREAMS = 4  # SCTP streams per association: 0 for non UE-associated signalling
@@ -73,17 +74,19 @@ class Core:
     """The MME and its eNBs; collects the messages of every procedure."""
 
     __slots__ = ("scn", "s1", "nas", "peers", "out", "_r", "_next_enb_ue", "_next_mme_ue",
-                 "_mtmsis", "_ksi", "_enb_ip", "templates", "nr", "_homes")
+                 "_mtmsis", "_ksi", "_enb_ip", "templates", "nr", "_homes", "shard")
 
     def __init__(self, scn: Scenario, r: random.Random, peers_r: random.Random,
-                 templates: Templates | None = None) -> None:
+                 templates: Templates | None = None, shard: Shard = ONE) -> None:
         templates = templates if templates is not None else Templates()
         self.scn, self.out, self._r, self.templates = scn, [], r, templates
+        self.shard = shard  # the residue of the ids it allocates (`shards`)
         self.s1, self.nas = S1APMessages(scn.network, templates), nas.NASMessages(templates)
-        self.peers = (MMEPeers(scn.network, peers_r, templates) if scn.network.core_signalling
-                      else NoPeers())
-        self._next_enb_ue = {e.id: r.randrange(1, 1000) for e in scn.enbs}
-        self._next_mme_ue = r.randrange(1, 1 << 20)
+        self.peers = (MMEPeers(scn.network, peers_r, templates, shard)
+                      if scn.network.core_signalling else NoPeers())
+        self._next_enb_ue = {e.id: shard.first(r.randrange(1, 1000), 1 << 24)
+                             for e in scn.enbs}
+        self._next_mme_ue = shard.first(r.randrange(1, 1 << 20), 1 << 32)
         self._mtmsis: set[int] = set()
         self._ksi = 1
         self._enb_ip = {e.id: e.ip for e in scn.enbs}
@@ -124,16 +127,19 @@ class Core:
     def _connect(self, ue: UE, new_mme_id: bool = True) -> None:
         """Allocate the S1AP UE ids of a new connection (only the eNB's on a path switch)."""
         enb = ue.cell.enb_id
-        ue.enb_ue, self._next_enb_ue[enb] = self._next_enb_ue[enb], (
-            self._next_enb_ue[enb] + 1) % (1 << 24)
+        shard = self.shard
+        ue.enb_ue, self._next_enb_ue[enb] = self._next_enb_ue[enb], shard.after(
+            self._next_enb_ue[enb], 1 << 24)
         if new_mme_id:
-            ue.mme_ue, self._next_mme_ue = self._next_mme_ue, (self._next_mme_ue + 1) % (1 << 32)
+            ue.mme_ue, self._next_mme_ue = self._next_mme_ue, shard.after(self._next_mme_ue,
+                                                                          1 << 32)
         ue.connected = True
 
     def _new_guti(self) -> nas.Guti:
-        mtmsi = self._r.getrandbits(32)
+        shard = self.shard
+        mtmsi = shard.first(self._r.getrandbits(32), 1 << 32)
         while mtmsi in self._mtmsis:
-            mtmsi = self._r.getrandbits(32)
+            mtmsi = shard.first(self._r.getrandbits(32), 1 << 32)
         self._mtmsis.add(mtmsi)
         net = self.scn.network
         return nas.Guti(net.plmn, net.mme_group_id, net.mme_code, mtmsi)

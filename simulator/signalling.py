@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import deque
 from collections.abc import Iterator
 
 from simulator.mobility import PhoneTimeline, Session, Step
@@ -31,6 +30,7 @@ from simulator.population import rng
 from simulator.procedures import UE, Core, Message, below
 from simulator.progress import Progress
 from simulator.scenario import Scenario
+from simulator.shards import ONE, Shard
 from simulator.templates import Templates
 from simulator.watchdog import Watchdog
 
@@ -39,32 +39,53 @@ _ATTACH_HOLD = (3, 10)     # seconds connected after an attach
 _MOVE_SESSION = (5, 30)    # seconds of the data session a Service Request on a move opens
 _YIELD = 3 * US            # a timer this close to the next action gives way to it
 _HOUR = 3600 * US
+_CHUNK = 600 * US          # messages are handed on ten simulated minutes at a time
 _LAG = 60 * US             # no message is said this long before the event that causes it
 
 
 class _Run:
     """One run: the agenda (a heap), the UEs and their timer generations."""
 
-    __slots__ = ("core", "r", "agenda", "ues", "upcoming", "gen", "release_at", "seq",
+    __slots__ = ("core", "r", "agenda", "ues", "plans", "pos", "first", "items", "gen",
+                 "release_at", "seq",
                  "arriving", "watchdog", "end")
 
-    def __init__(self, scn: Scenario, seed: int, templates: Templates | None = None) -> None:
-        self.r = rng(seed, "signalling")
-        self.core = Core(scn, self.r, rng(seed, "core-peers"), templates)
+    def __init__(self, scn: Scenario, seed: int, templates: Templates | None = None,
+                 shard: Shard = ONE, watchdog: bool = True) -> None:
+        """`shard`: the identifiers this run allocates and its random streams (one run of
+        a split: `shards`); `watchdog`: add the S6a watchdog's messages (a split run's
+        parent does, over the merged messages)."""
+        names = () if shard == ONE else (shard.k, shard.stride)
+        self.r = rng(seed, "signalling", *names)
+        self.core = Core(scn, self.r, rng(seed, "core-peers", *names), templates, shard)
         self.agenda: list = []
         self.ues: list[UE] = []
-        self.upcoming: list[deque[int]] = []
+        # each UE's steps and sessions in time order, the next one's index, the place of its
+        # first in the run's order of all of them (ties at one instant: the order they were
+        # added in, then timers in the order they were set); only the next one of each UE
+        # is on the agenda, so the heap holds about two entries per UE, not the whole day
+        self.plans: list[list[Step | Session]] = []
+        self.pos: list[int] = []
+        self.first: list[int] = []
+        self.items = 0
         self.gen: list[int] = []  # bumped whenever a UE's pending timers become stale
         self.release_at: list[int] = []  # when the current connection goes idle
-        self.seq = itertools.count()
+        self.seq: Iterator[int] | None = None  # timers' tie-breaks, after every item's
         self.arriving: set[int] = set()  # UEs whose first power-on is an arrival on
         # the S6a device watchdog (its own random stream: the other draws are unchanged)
-        self.watchdog = (Watchdog(self.core, rng(seed, "watchdog"))
-                         if scn.network.core_signalling else None)
+        self.watchdog = (Watchdog(self.core.peers, rng(seed, "watchdog"))
+                         if scn.network.core_signalling and watchdog else None)
         self.end = 0  # µs: the end of the run (`chunks`)
 
     def push(self, t: int, ue: int, what: object) -> None:
         heapq.heappush(self.agenda, (t, next(self.seq), ue, what))
+
+    def _next_item(self, i: int) -> None:
+        """Put UE `i`'s next step or session on the agenda (if it has one left)."""
+        k, plan = self.pos[i], self.plans[i]
+        if k < len(plan):
+            x = plan[k]
+            heapq.heappush(self.agenda, (x.t * US, self.first[i] + k, i, x))
 
     def add(self, timeline: PhoneTimeline) -> None:
         i = len(self.ues)
@@ -73,10 +94,11 @@ class _Run:
         self.release_at.append(0)
         if timeline.arrives:
             self.arriving.add(i)
-        items = sorted([*timeline.steps, *timeline.sessions], key=lambda x: x.t)
-        self.upcoming.append(deque(x.t * US for x in items))
-        for x in items:
-            self.push(x.t * US, i, x)
+        self.plans.append(sorted([*timeline.steps, *timeline.sessions], key=lambda x: x.t))
+        self.pos.append(0)
+        self.first.append(self.items)
+        self.items += len(self.plans[i])
+        self._next_item(i)
 
     def timer(self, t: int, i: int, kind: str) -> None:
         """Arm the UE's one timer (release while connected, periodic TAU while idle)."""
@@ -93,29 +115,44 @@ class _Run:
 
     def chunks(self, end: int, progress: Progress | None = None, start: int = 0
                ) -> Iterator[list[Message]]:
+        """The messages of `periods`, with the watchdog's; `progress` advances by one step
+        per simulated hour."""
+        for until, ready, hour in self.periods(end, start):
+            if self.watchdog is not None:
+                ready = self.watchdog.fill(ready, until)
+            if hour and progress is not None:
+                progress.advance()
+            yield ready
+
+    def periods(self, end: int, start: int = 0) -> Iterator[tuple[int, list[Message], bool]]:
         """Process the agenda up to `end` (µs); timers of phones still on stop there.  Yields
-        the messages an hour at a time (after `start`, µs), each list sorted by time (stable:
-        emission order kept) and before the next: a procedure never says anything earlier
-        than `_LAG` before the event that starts it, so the messages older than the current
-        event less `_LAG` are final.  `progress` advances by one step per simulated hour."""
-        tick, self.end = start + _HOUR, end
+        the messages ten simulated minutes at a time (`_CHUNK` after `start`, µs) as
+        (until, messages, an hour ended): the same number of periods for any phones, the
+        messages (maybe none) sorted by time (stable: emission order kept), every message
+        before `until` said and none of a later period before it.  A procedure never says
+        anything earlier than `_LAG` before the event that starts it, so when the next event
+        is at or after a tick, the messages older than the tick less `_LAG` are final."""
+        tick, self.end = start + _CHUNK, end
+        if self.seq is None:  # every phone is added: timers come after every item at a tie
+            self.seq = itertools.count(self.items)
         while self.agenda and self.agenda[0][0] < end:
-            if self.agenda[0][0] >= tick:
-                while self.agenda[0][0] >= tick:
-                    if progress is not None:
-                        progress.advance()
-                    tick += _HOUR
-                yield self._flush(self.agenda[0][0] - _LAG)
+            while self.agenda[0][0] >= tick:
+                yield tick - _LAG, self._flush(tick - _LAG), (tick - start) % _HOUR == 0
+                tick += _CHUNK
             t, _, i, what = heapq.heappop(self.agenda)
             if isinstance(what, tuple):
                 self.on_timer(t, i, *what)
                 continue
-            self.upcoming[i].popleft()
+            self.pos[i] += 1
+            self._next_item(i)
             if isinstance(what, Step):
                 self.on_step(t, i, what)
             else:
                 self.on_session(t, i, what)
-        yield self._flush(None)
+        while tick < end:
+            yield tick - _LAG, self._flush(tick - _LAG), (tick - start) % _HOUR == 0
+            tick += _CHUNK
+        yield end, self._flush(None), False
 
     def _flush(self, before: int | None) -> list[Message]:
         """The messages said so far before `before` µs (all with None), sorted, taken out."""
@@ -126,8 +163,6 @@ class _Run:
             ready = [m for m in out if m.t_us < before]
             self.core.out = [m for m in out if m.t_us >= before]
         ready.sort(key=lambda m: m.t_us)
-        if self.watchdog is not None:
-            ready = self.watchdog.fill(ready, self.end if before is None else before)
         return ready
 
     def on_step(self, t: int, i: int, step: Step) -> None:
@@ -177,7 +212,8 @@ class _Run:
         ue, core = self.ues[i], self.core
         if gen != self.gen[i] or not ue.registered:
             return
-        nxt = self.upcoming[i][0] if self.upcoming[i] else None
+        k, plan = self.pos[i], self.plans[i]
+        nxt = plan[k].t * US if k < len(plan) else None
         near = nxt is not None and nxt - t < _YIELD
         if kind == "release" and ue.connected:
             if near:  # stay connected through the next action
@@ -205,13 +241,32 @@ def simulate(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
 
 
 def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
-           templates: Templates | None = None, progress: Progress | None = None
-           ) -> Iterator[list[Message]]:
-    """The messages of `simulate`, in the same order, about an hour at a time: memory holds
-    an hour of messages, not the run's."""
+           templates: Templates | None = None, progress: Progress | None = None,
+           workers: int = 1) -> Iterator[list[Message]]:
+    """The messages of `simulate`, in the same order, ten simulated minutes at a time:
+    memory holds that much of them, not the run's.  `workers` > 1: the phones are split
+    over that many processes (`split`; another capture, as deterministic)."""
+    if workers > 1:
+        from simulator import split
+
+        yield from split.stream(scn, timelines, seed, workers, templates, progress)
+        return
     run = _Run(scn, seed, templates)
     run.core.s1_setup(scn.start * US)
     for tl in timelines:
         run.add(tl)
     # no procedure left running past the end
     yield from run.chunks(scn.end * US - US, progress, scn.start * US)
+
+
+def run_shard(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, shard: Shard,
+              templates: Templates | None = None
+              ) -> Iterator[tuple[int, list[Message], bool]]:
+    """The periods (`_Run.periods`) of one shard of a split run, without the watchdog (the
+    parent adds it over the merged messages); shard 0 sets the eNBs up."""
+    run = _Run(scn, seed, templates, shard, watchdog=False)
+    if shard.k == 0:
+        run.core.s1_setup(scn.start * US)
+    for tl in timelines:
+        run.add(tl)
+    yield from run.periods(scn.end * US - US, scn.start * US)

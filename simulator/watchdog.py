@@ -15,7 +15,8 @@ import heapq
 import random
 from operator import attrgetter
 
-from simulator.procedures import Core, Message, below
+from simulator.mme_peers import MMEPeers
+from simulator.procedures import Message, below
 
 US = 1_000_000
 TW_US = 30 * US      # RFC 6733 §5.5.3: Tw defaults to 30 seconds ...
@@ -26,10 +27,10 @@ ANSWER_US = (2_000, 20_000)  # the HSS answers 2-20 ms later
 class Watchdog:
     """The MME's watchdog timer over the S6a messages of a run, chunk after chunk."""
 
-    __slots__ = ("_core", "_r", "_due", "_answer", "sent")
+    __slots__ = ("_peers", "_r", "_due", "_answer", "sent")
 
-    def __init__(self, core: Core, r: random.Random) -> None:
-        self._core, self._r = core, r
+    def __init__(self, peers: MMEPeers, r: random.Random) -> None:
+        self._peers, self._r = peers, r  # `peers` numbers the DWRs
         self._due: int | None = None  # when the timer expires (None: no connection yet)
         self._answer = 0              # when the HSS's answer would arrive
         self.sent = 0                 # DWRs sent
@@ -57,7 +58,7 @@ class Watchdog:
             answer = self._answer
             if answer >= t:
                 return
-            dwr, dwa = self._core.peers.watchdog()
+            dwr, dwa = self._peers.watchdog()
             added.append(Message(self._due, 0, dwr.to_mme, 0, dwr.name, dwr.payload, dwr.link))
             added.append(Message(answer, 0, dwa.to_mme, 0, dwa.name, dwa.payload, dwa.link))
             self.sent += 1

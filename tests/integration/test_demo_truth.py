@@ -1,6 +1,6 @@
 """The edge analytics against the simulator's truth on the `demo` scenario (issue 6).
 
-One module fixture generates `demo` (seed 1) once and replays its capture twice at the same
+One module fixture generates `demo` (seed 1, its signalling split over two processes) once and replays its capture twice at the same
 time: through the `collector replay` command into a real `aggregator serve` (debug logs,
 spool: what the privacy scan reads, and the stored tallies), and in this process through an
 `EdgePipeline` (so the per-device home can be read by slot: the simulated IMSIs are hashed
@@ -81,8 +81,10 @@ def demo(tmp_path_factory) -> Demo:
 
     work = tmp_path_factory.mktemp("demo")
     sim, key, db = work / "sim", work / "collector.key", work / "agg.duckdb"
+    # two processes: the split run (`simulator.split`) is what is held to the truth here;
+    # the one-process run is, in the other tests
     blobs = {"generate": run("simulator", "generate", "--scenario", "demo", "--out", str(sim),
-                             "--seed", str(SEED)).stdout,
+                             "--seed", str(SEED), "--workers", "2").stdout,
              "keygen": run("collector", "keygen", "--out", str(key)).stderr}
     agg = LoggingAggregator(db)
     try:
