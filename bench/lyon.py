@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator import agents, phones, profiles, schedule, signalling, truth  # noqa: E402
+from simulator import agents, gcmode, phones, profiles, schedule, signalling, truth  # noqa: E402
 from simulator import truth_people as people_truth  # noqa: E402
 from simulator.generate import event_windows, write_capture  # noqa: E402
 from simulator.scenario import load, resize  # noqa: E402
@@ -78,52 +78,59 @@ def main(argv: list[str] | None = None) -> int:
           f"sessions per hour awake {b.data_sessions_per_hour:g}, at events "
           f"{b.event_sessions_per_hour}, asleep {b.night_sessions_per_hour:g}", flush=True)
     try:
-        c = Clock()
-        crowd = agents.build(scn, args.seed)
-        c.lap("agents")
-        sched = schedule.plan(scn, crowd, args.seed)
-        c.lap("schedules")
-        subs: list = []
-        _devices, timelines = phones.build(scn, sched, args.seed, subs)
-        c.lap("phones (timelines)")
-        doc = truth.document(scn, timelines, people_truth.from_schedule(sched),
-                             event_windows(scn))
-        c.lap("truth")
-        names, links, writing = Counter(), Counter(), [0.0, 0.0]
-
-        def timed(chunks):  # the capture's share of the interleaved run, timed apart
-            for chunk in chunks:
-                names.update(m.name.split("/")[-1] for m in chunk)
-                links.update(m.link for m in chunk)
-                wall, cpu = time.perf_counter(), time.process_time()
-                yield chunk
-                writing[0] += time.perf_counter() - wall
-                writing[1] += time.process_time() - cpu
-
-        frames = write_capture(str(out / "s1.pcap"), scn, timed(signalling.stream(
-            scn, timelines, args.seed, workers=args.workers)), args.seed)
-        c.lap("signalling + capture")
-        print(f"    of which capture     {writing[0]:9.1f} s wall {writing[1]:9.1f} s CPU")
-        profiles.write(str(out / profiles.FILE), subs)
-        c.lap("subscribers.csv")
-        size = (out / "s1.pcap").stat().st_size
-        print(f"people {len(crowd):,}, operator devices {len(timelines):,}, "
-              f"presence rows {len(doc['cell_presence']):,}")
-        print(f"messages per operator device and day {frames / len(timelines):,.0f}")
-        print(f"messages {frames:,} (" + ", ".join(
-            f"{k} {v:,}" for k, v in sorted(links.items())) + f"), capture {size / 1e6:,.1f} MB")
-        print("most said: " + ", ".join(f"{n} {k:,}" for n, k in names.most_common(6)))
-        total, enc = c.wall(), c.wall("signalling + capture")
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"total {total:,.1f} s wall: {frames / total:,.0f} msgs/s overall, "
-              f"{frames / enc:,.0f} msgs/s signalling + capture; peak RSS "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:,.1f} GB"
-              + (f", largest worker {kids.ru_maxrss / 1e6:,.1f} GB, workers' CPU "
-                 f"{kids.ru_utime + kids.ru_stime:,.1f} s" if args.workers > 1 else ""))
+        with gcmode.bulk():
+            _run(args, scn, out)
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
     return 0
+
+
+def _run(args: argparse.Namespace, scn, out: Path) -> None:
+    """The phases of `simulator generate`, timed (as `generate.generate` runs them)."""
+    c = Clock()
+    crowd = agents.build(scn, args.seed)
+    c.lap("agents")
+    sched = schedule.plan(scn, crowd, args.seed)
+    c.lap("schedules")
+    subs: list = []
+    _devices, timelines = phones.build(scn, sched, args.seed, subs)
+    c.lap("phones (timelines)")
+    gcmode.settle()
+    doc = truth.document(scn, timelines, people_truth.from_schedule(sched),
+                         event_windows(scn))
+    c.lap("truth")
+    names, links, writing = Counter(), Counter(), [0.0, 0.0]
+
+    def timed(chunks):  # the capture's share of the interleaved run, timed apart
+        for chunk in chunks:
+            names.update(m.name.split("/")[-1] for m in chunk)
+            links.update(m.link for m in chunk)
+            wall, cpu = time.perf_counter(), time.process_time()
+            yield chunk
+            writing[0] += time.perf_counter() - wall
+            writing[1] += time.process_time() - cpu
+
+    frames = write_capture(str(out / "s1.pcap"), scn, timed(signalling.stream(
+        scn, timelines, args.seed, workers=args.workers)), args.seed)
+    c.lap("signalling + capture")
+    print(f"    of which capture     {writing[0]:9.1f} s wall {writing[1]:9.1f} s CPU")
+    profiles.write(str(out / profiles.FILE), subs)
+    c.lap("subscribers.csv")
+    size = (out / "s1.pcap").stat().st_size
+    print(f"people {len(crowd):,}, operator devices {len(timelines):,}, "
+          f"presence rows {len(doc['cell_presence']):,}")
+    print(f"messages per operator device and day {frames / len(timelines):,.0f}")
+    print(f"messages {frames:,} (" + ", ".join(
+        f"{k} {v:,}" for k, v in sorted(links.items())) + f"), capture {size / 1e6:,.1f} MB")
+    print("most said: " + ", ".join(f"{n} {k:,}" for n, k in names.most_common(6)))
+    total, enc = c.wall(), c.wall("signalling + capture")
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"total {total:,.1f} s wall: {frames / total:,.0f} msgs/s overall, "
+          f"{frames / enc:,.0f} msgs/s signalling + capture; peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:,.1f} GB"
+          + (f", largest worker {kids.ru_maxrss / 1e6:,.1f} GB, workers' CPU "
+             f"{kids.ru_utime + kids.ru_stime:,.1f} s" if args.workers > 1 else ""))
 
 
 if __name__ == "__main__":

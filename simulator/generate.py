@@ -20,7 +20,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator import agents, mobility, phones, population, profiles, schedule, signalling, truth
+from simulator import (
+    agents,
+    gcmode,
+    mobility,
+    phones,
+    population,
+    profiles,
+    schedule,
+    signalling,
+    truth,
+)
 from simulator import truth_people as people_truth
 from simulator.city import AGE_PYRAMID, split
 from simulator.pcap import (
@@ -92,6 +102,12 @@ def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = No
     is told of each phase (agents, truth, signalling and capture by simulated hour, reference
     files).  Messages are written ten simulated minutes at a time as they are made
     (`signalling.stream`, its phones split over `workers` processes)."""
+    with gcmode.bulk():
+        return _generate(scn, out, seed, progress, workers)
+
+
+def _generate(scn: Scenario, out: Path, seed: int, progress: Progress | None, workers: int
+              ) -> Summary:
     progress = progress if progress is not None else Progress()
     subscribers: list[tuple[str, str, str]] = []
     if scn.city is None:
@@ -116,6 +132,7 @@ def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = No
         progress.phase("truth")
         where, windows = people_truth.from_schedule(sched), event_windows(scn)
         census = scn.city.census
+    gcmode.settle()
     doc = truth.document(scn, timelines, where, windows)
     out.mkdir(parents=True, exist_ok=True)
     progress.phase("signalling (hours)", signalling.hours(scn))

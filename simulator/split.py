@@ -38,6 +38,7 @@ def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, worke
     """The messages of the run split over `workers` processes, in time order, a period at
     a time (`progress` advances by simulated hour)."""
     ctx = multiprocessing.get_context("fork")
+    frozen = gc.get_freeze_count()
     gc.freeze()  # the children do not copy the inherited objects by collecting them
     procs, conns = [], []
     try:
@@ -49,7 +50,8 @@ def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, worke
             send.close()
             procs.append(p)
             conns.append(recv)
-        gc.unfreeze()
+        if not frozen:  # as it was (`gcmode.bulk` unfreezes at the end of a generation)
+            gc.unfreeze()
         watchdog = None
         if scn.network.core_signalling:
             peers = MMEPeers(scn.network, rng(seed, "core-peers", "watchdog", workers),
