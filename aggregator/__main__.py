@@ -1,7 +1,7 @@
 """Command line of the aggregator.
 
     aggregator serve --listen ENDPOINT --db FILE [--curve-secret FILE --allow DIR]
-                     [--reference DIR] [--config FILE]
+                     [--reference DIR] [--config FILE] [--metrics-listen HOST:PORT]
         Receive tally batches from collectors on a ZeroMQ ROUTER bound to
         ENDPOINT (tcp://HOST:PORT, tcp://HOST:* or ipc://PATH), store them in
         the DuckDB file FILE (created if needed) and acknowledge each one.
@@ -12,6 +12,8 @@
         whose public key file is in DIR are accepted; others are refused and
         logged (a WARNING line with their public key).  --reference and --config are
         checked at start-up and kept for the reports to come (not used by serve yet).
+        --metrics-listen serves Prometheus metrics at http://HOST:PORT/metrics
+        (batches received, stored, duplicate, rejected by reason; rows stored).
 
     aggregator keygen --out DIR [--name NAME]
         Write a CurveZMQ key pair: DIR/NAME.key (public) and DIR/NAME.key_secret.
@@ -77,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CurveZMQ: folder of the public key files of accepted collectors")
     serve.add_argument("--reference", metavar="DIR", help="reference folder (checked, kept)")
     serve.add_argument("--config", metavar="FILE", help="aggregator config file (TOML)")
+    serve.add_argument("--metrics-listen", metavar="HOST:PORT",
+                       help="serve Prometheus metrics at http://HOST:PORT/metrics "
+                            "(e.g. 127.0.0.1:9465)")
     kg = sub.add_parser("keygen", help="write a CurveZMQ key pair (NAME.key, NAME.key_secret)")
     kg.add_argument("--out", required=True, metavar="DIR", help="folder for the key files")
     kg.add_argument("--name", default="aggregator", help="file name stem (default: aggregator)")
@@ -124,10 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {public} (give to collectors: --server-key) and {secret} (mode 0600)",
               file=sys.stderr)
         return app.EXIT_OK
+    metrics = None
     try:
         if args.command == "serve":
             config = serve_config(args.listen, args.db, args.curve_secret, args.allow,
                                   args.reference, args.config)
+            if args.metrics_listen is not None:
+                from aggregator.metrics import check_listen
+                metrics = check_listen(args.metrics_listen)
         elif args.command == "export":
             config = export_config(args.db, args.out)
         else:
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aggregator {args.command}: {exc}", file=sys.stderr)
         return app.EXIT_USAGE
     if args.command == "serve":
-        return app.serve(config)
+        return app.serve(config, metrics)
     if args.command == "export":
         return app.export(config)
     return app.report(config)

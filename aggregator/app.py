@@ -34,8 +34,9 @@ def _fail(command: str, message: str) -> int:
     return EXIT_RUNTIME
 
 
-def serve(config: ServeConfig) -> int:
-    """Receive, store and acknowledge batches until SIGTERM/SIGINT; the exit status."""
+def serve(config: ServeConfig, metrics: tuple[str, int] | None = None) -> int:
+    """Receive, store and acknowledge batches until SIGTERM/SIGINT; the exit status.
+    `metrics`: (host, port) where to serve the Prometheus metrics (aggregator.metrics)."""
     try:
         store = Store(config.db)
     except StoreError as exc:
@@ -48,6 +49,18 @@ def serve(config: ServeConfig) -> int:
         receiver.close()
         store.close()
         return _fail("serve", f"cannot listen on {config.listen}: {exc.strerror}")
+    exporter = None
+    if metrics is not None:
+        from aggregator.metrics import ReceiverMetrics
+        exporter = ReceiverMetrics(receiver.stats)
+        try:
+            exporter.serve(*metrics)
+        except OSError as exc:
+            receiver.close()
+            store.close()
+            return _fail("serve", f"cannot serve metrics on {metrics[0]}:{metrics[1]}: "
+                                  f"{exc.strerror or exc}")
+        log.info("serving metrics url=http://%s:%d/metrics", *metrics)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
     batches, rows = store.counts()
@@ -58,6 +71,8 @@ def serve(config: ServeConfig) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if exporter is not None:
+            exporter.close()
         receiver.close()
         store.close()
     log.info("stopped %s", receiver.stats.summary())

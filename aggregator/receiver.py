@@ -35,6 +35,8 @@ from wire.tally import MAX_BATCH_BYTES, REJECT_REASONS, decode_batch, encode_ack
 # that is not exactly [routing id, payload] (a REQ socket, a multipart send).
 REASONS = ("bad_frames", *REJECT_REASONS)
 NO_KEY = ("", 0, 0)
+# the row kinds of a batch (wire.tally.TallyBatch's tuples), as the metrics count them
+ROW_KINDS = ("presence", "sketches", "stays", "overnight", "recurrence", "flows", "residents")
 _POLL_MS = 100
 _LINGER_MS = 1000
 
@@ -43,13 +45,16 @@ log = logging.getLogger("aggregator.receiver")
 
 @dataclass(slots=True)
 class ReceiverStats:
-    """What the receiver did with the messages it got."""
+    """What the receiver did with the messages it got (aggregator.metrics reads it)."""
 
+    received: int = 0
     stored: int = 0
     duplicate: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     store_errors: int = 0
     refused: int = 0
+    rows: Counter[str] = field(default_factory=Counter)  # rows stored, by ROW_KINDS
+    collectors: set[str] = field(default_factory=set)    # names of valid batches' senders
 
     def summary(self) -> str:
         """key=value text for the stop log line, rejects listed by reason."""
@@ -141,6 +146,7 @@ class Receiver:
 
     def handle(self, frames: list[bytes]) -> bytes | None:
         """The ack for one ROUTER message, or None when none must be sent."""
+        self.stats.received += 1
         if len(frames) != 2:
             return self._reject(NO_KEY, "bad_frames")
         payload = frames[1]
@@ -151,10 +157,14 @@ class Receiver:
             status = self.store.put(batch)
         except duckdb.Error as exc:
             return self._store_failed(exc)
+        stats = self.stats
+        stats.collectors.add(batch.collector)
         if status == "stored":
-            self.stats.stored += 1
+            stats.stored += 1
+            for kind in ROW_KINDS:
+                stats.rows[kind] += len(getattr(batch, kind))
         else:
-            self.stats.duplicate += 1
+            stats.duplicate += 1
         log.debug("batch %s collector=%s epoch=%d seq=%d rows=%d",
                   status, batch.collector, batch.epoch, batch.seq, len(batch.presence))
         return encode_ack(batch.key, status)

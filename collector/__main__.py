@@ -83,9 +83,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         check_capture(p)
     if args.workers > 1:
         from collector.workers import replay_parallel
-        return _edge(args, args.captures, lambda cfg, pseudo, sender, state: replay_parallel(
-            args.captures, cfg, pseudo, args.workers, sender, state=state))
-    return _edge(args, args.captures, lambda cfg, pseudo, sender, state: replay(
+        return _edge(args, args.captures, lambda cfg, pseudo, sender, state, _m:
+                     replay_parallel(args.captures, cfg, pseudo, args.workers, sender,
+                                     state=state))
+    return _edge(args, args.captures, lambda cfg, pseudo, sender, state, _m: replay(
         args.captures, cfg, pseudo, sender, state=state))
 
 
@@ -96,17 +97,17 @@ def _cmd_live(args: argparse.Namespace) -> int:
         raise UsageError(f"--buffer-kib: must be 1 to {1 << 21} KiB, got {args.buffer_kib}")
     if args.workers > 1:
         from collector.live_workers import run_live_parallel
-        return _edge(args, [], lambda cfg, pseudo, sender, _state: run_live_parallel(
+        return _edge(args, [], lambda cfg, pseudo, sender, _state, metrics: run_live_parallel(
             args.interface, cfg, pseudo, args.workers, sender, duration=args.duration,
-            buffer_bytes=args.buffer_kib * 1024))
-    return _edge(args, [], lambda cfg, pseudo, sender, state: run_live(
+            buffer_bytes=args.buffer_kib * 1024, metrics=metrics))
+    return _edge(args, [], lambda cfg, pseudo, sender, state, metrics: run_live(
         args.interface, cfg, pseudo, sender, duration=args.duration, state=state,
-        buffer_bytes=args.buffer_kib * 1024))
+        buffer_bytes=args.buffer_kib * 1024, metrics=metrics))
 
 
 def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
-    """Run the edge pipeline (`run(cfg, pseudonymizer, sender, state) -> summary`), drain
-    the sender, print the summary; the exit code."""
+    """Run the edge pipeline (`run(cfg, pseudonymizer, sender, state, metrics) -> summary`),
+    drain the sender, print the summary (and write `--metrics-file`); the exit code."""
     from collector.app import EdgeConfig
     from collector.summary import print_summary
     from collector.workers import WorkerFailed
@@ -130,14 +131,17 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
                          reset=args.state_reset)
         if args.spool is None:  # batches sent before a snapshot and not acked survive a kill
             args.spool = os.path.join(args.state_dir, "spool")
+    metrics = _metrics(args)  # (its port taken: stop before anything is sent)
     sender = None
     if not args.dry_run:
         sender = _sender(args)
+    if metrics is not None:
+        metrics.sender = sender
     log.info("%s starting captures=%d collector=%s epoch=%d", args.cmd, len(sources),
              cfg.collector_id, cfg.epoch)
     try:
         try:
-            summary = run(cfg, pseudo, sender, state)
+            summary = run(cfg, pseudo, sender, state, metrics)
         except WorkerFailed as e:
             print(f"collector: error: {e}", file=sys.stderr)
             return 1
@@ -145,11 +149,46 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
             summary.acked, summary.unacked = sender.drain(args.drain_timeout)
             summary.ack_status = dict(sender.statuses)
     finally:
+        if metrics is not None:
+            metrics.close()
         if sender is not None:
             sender.close()
     print_summary(summary, sources, sys.stdout, dry_run=args.dry_run,
                   interface=getattr(args, "interface", None))
+    if getattr(args, "metrics_file", None):
+        _write_metrics(metrics, summary, args.metrics_file)
     return 1 if summary.unacked else 0
+
+
+def _metrics(args: argparse.Namespace):
+    """The CollectorMetrics of `--metrics-listen` (serving from now on) or
+    `--metrics-file`, or None."""
+    listen, path = getattr(args, "metrics_listen", None), getattr(args, "metrics_file", None)
+    if not listen and not path:
+        return None
+    from collector.metrics import CollectorMetrics, MetricsError
+
+    if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise UsageError(f"--metrics-file {path}: no such folder")
+    metrics = CollectorMetrics()
+    if listen:
+        try:
+            metrics.serve(listen)
+        except MetricsError as e:
+            raise UsageError(str(e)) from None
+        log.info("serving metrics url=http://%s/metrics", listen)
+    return metrics
+
+
+def _write_metrics(metrics, summary, path: str) -> None:
+    """Write the run's final metrics to `--metrics-file`."""
+    from collector.metrics import MetricsError
+
+    metrics.watch(summary)
+    try:
+        metrics.write(path)
+    except MetricsError as e:
+        raise UsageError(str(e)) from None
 
 
 def _analytics(args: argparse.Namespace, pseudo=None) -> dict:
@@ -258,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_inspect)
     r = sub.add_parser("replay", help="run the edge pipeline over captures and send tallies")
     r.add_argument("captures", nargs="+", metavar="CAPTURE")
+    r.add_argument("--metrics-file", metavar="PATH",
+                   help="at the end, write the run's Prometheus metrics to PATH in the "
+                        "node_exporter textfile format (atomically; name it *.prom)")
     _edge_options(r)
     r.set_defaults(func=_cmd_replay)
     v = sub.add_parser("live", help="run the edge pipeline on a network interface until stopped")
@@ -267,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="socket receive buffer per capture socket (default 32768 KiB, as "
                         "tcpdump -B); frames the kernel drops when it is full are counted "
                         "capture/kernel_drop")
+    v.add_argument("--metrics-listen", metavar="HOST:PORT",
+                   help="serve Prometheus metrics over HTTP at HOST:PORT/metrics "
+                        "(e.g. 127.0.0.1:9464)")
     _edge_options(v)
     v.set_defaults(func=_cmd_live)
     return p

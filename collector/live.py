@@ -46,8 +46,9 @@ class StopSignals:
 
 def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None,
              duration: float | None = None, ready=None, state=None,
-             buffer_bytes: int = 32 << 20) -> ReplaySummary:
+             buffer_bytes: int = 32 << 20, metrics=None) -> ReplaySummary:
     """Capture on `interface` until stopped (or `duration` seconds); the run's summary.
+    `metrics` (collector.metrics.CollectorMetrics) reads the run's counts at each scrape.
 
     With `state` (collector.snapshot.StateDir): restore the snapshot at start, snapshot
     every `interval` seconds of wall time, and on a stop snapshot instead of closing the
@@ -58,6 +59,8 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     if state is not None and state.restore(pipe, "live") is not None:
         log.info("state restored state=%s", state.path)
     summary = ReplaySummary(counters)
+    if metrics is not None:
+        metrics.watch(summary, pipe)
     ship = ship_into(summary, sender)
     framer = Framer(counters)
     capture = LiveCapture(interface, buffer_bytes=buffer_bytes)

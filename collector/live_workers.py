@@ -40,15 +40,27 @@ from wire.pseudonym import Pseudonymizer
 log = logging.getLogger("collector")
 BATCH = 512
 IN_FLIGHT = 0.05  # seconds a packet may take from its kernel timestamp to the socket
+COUNTS_SECONDS = 5.0  # with metrics: how often a worker reports its counters to the parent
 
 
 class _WorkerStop:
     requested = False
 
 
+class WorkerCounts:
+    """A worker's counters so far (frames, framing drops), sent every COUNTS_SECONDS when
+    metrics are served: the parent adds the latest of each worker to its own until the
+    workers' final counters are merged at the end."""
+
+    __slots__ = ("index", "counters")
+
+    def __init__(self, index: int, counters: Counters) -> None:
+        self.index, self.counters = index, counters
+
+
 def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
           out: multiprocessing.Queue, ready: multiprocessing.Queue,
-          buffer_bytes: int = 32 << 20) -> None:
+          buffer_bytes: int = 32 << 20, counts_every: float | None = None) -> None:
     stop = _WorkerStop()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; SIGTERM ends us
     signal.signal(signal.SIGTERM, lambda *_: setattr(stop, "requested", True))
@@ -66,6 +78,7 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
         (stage, tap), framer = worker_stage(pseudonymizer, counters), Framer(counters)
         keys = None  # with key epochs: as collector.workers, phase and pairs per record
         seq, last = 0, float("-inf")
+        report_at = time.monotonic() if counts_every else float("inf")
         while not stop.requested:
             batch = []
             for _n, ts, linktype, data in capture.poll(POLL_SECONDS):
@@ -86,6 +99,9 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
             drained = not batch  # an empty poll: the socket was empty just now
             mark = max(last, time.time() - IN_FLIGHT) if drained else last
             out.put((index, batch, mark))
+            if time.monotonic() >= report_at:
+                out.put(WorkerCounts(index, counters.copy()))
+                report_at = time.monotonic() + counts_every
         count_kernel_drops(capture, counters)
         capture.close()
         framer.flush()
@@ -97,13 +113,15 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
 
 def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
                       workers: int, sender=None, duration: float | None = None,
-                      buffer_bytes: int = 32 << 20) -> ReplaySummary:
-    """`run_live` with capture and decoding over `workers` processes."""
+                      buffer_bytes: int = 32 << 20, metrics=None) -> ReplaySummary:
+    """`run_live` with capture and decoding over `workers` processes; `metrics` as in
+    `run_live`, the workers' counters reported every COUNTS_SECONDS added."""
     ctx = multiprocessing.get_context("fork")
     out, ready = ctx.Queue(maxsize=256), ctx.Queue()
     group = os.getpid() & 0xFFFF
+    every = COUNTS_SECONDS if metrics is not None else None
     procs = [ctx.Process(target=_work, args=(i, interface, group, pseudonymizer, out, ready,
-                                             buffer_bytes),
+                                             buffer_bytes, every),
                          name=f"collector-live-{i}", daemon=True) for i in range(workers)]
     for p in procs:
         p.start()
@@ -115,6 +133,9 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
     counters = Counters()
     pipe = EdgePipeline(cfg, pseudonymizer, counters)
     summary = ReplaySummary(counters)
+    reported: dict[int, Counters] = {}  # worker index -> its latest WorkerCounts
+    if metrics is not None:
+        metrics.watch(summary, pipe, reported)
     ship = ship_into(summary, sender)
     marks = [float("-inf")] * workers
     pending: list[tuple] = []
@@ -146,6 +167,9 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
             if isinstance(item, WorkerEnd):
                 ends.append(item)
                 continue
+            if isinstance(item, WorkerCounts):
+                reported[item.index] = item.counters
+                continue
             index, batch, mark = item
             for rec in batch:
                 heapq.heappush(pending, rec)
@@ -159,6 +183,7 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
         raise WorkerFailed(f"{len(failed) or workers - len(ends)} worker(s) failed: "
                            f"{', '.join(failed) or 'exited without a result'}")
     ship(pipe.finish())
+    reported.clear()  # the final counters replace the reports
     for end in ends:
         counters.merge(end.counters)
         summary.add_fallbacks(end.fallbacks)

@@ -1,7 +1,8 @@
 """Counters of the collector: messages by protocol and drops by (stage, reason).
 
 Reasons come from a closed set (STYLE habit 5), so a dashboard can list them
-all; an unknown reason is a bug and raises.
+all; an unknown reason is a bug and raises.  collector.metrics exposes these counts
+to Prometheus, read at scrape time (`Counters.copy`), so counting stays a dict add.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ class Counters:
         self.messages.update(other.messages)
         self.dropped.update(other.dropped)
         self.frames += other.frames
+
+    def copy(self) -> Counters:
+        """A copy for a reader in another thread or process (a metrics scrape, a live
+        worker's periodic report): `dict(counter)` is one C call, so the pipeline, which
+        counts on meanwhile, never changes a Counter while it is being copied."""
+        out = Counters()
+        out.messages.update(dict(self.messages))
+        out.dropped.update(dict(self.dropped))
+        out.frames = self.frames
+        return out
 
     def drop(self, stage: str, reason: str, n: int = 1) -> None:
         """Count `n` items dropped at `stage` for `reason`."""

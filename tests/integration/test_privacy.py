@@ -1,15 +1,18 @@
 """Privacy law: replay every golden capture through collector and aggregator and scan
 every byte they write — wire (sniffed on loopback), DuckDB file, logs, stdout and
-stderr — for the IMSIs/SUPIs and MSISDNs tshark finds in the captures, in ASCII and
+stderr, the collector's metrics file and the aggregator's scraped metrics — for the IMSIs/SUPIs and MSISDNs tshark finds in the captures, in ASCII and
 TBCD, and for the pseudonyms themselves.  Zero hits allowed."""
 
 from __future__ import annotations
+
+import urllib.request
 
 import pytest
 
 from tests.helpers import (
     Aggregator,
     capture_paths,
+    free_port,
     is_root,
     needles,
     read_tree,
@@ -40,11 +43,15 @@ def test_no_identity_in_anything_written(tmp_path):
     work.mkdir()
     key = work / "collector.key"
     blobs = {"keygen": run("collector", "keygen", "--out", str(key)).stderr}
-    agg = Aggregator(work / "agg.duckdb")
+    metrics_port = free_port()
+    agg = Aggregator(work / "agg.duckdb", None, "--metrics-listen", f"127.0.0.1:{metrics_port}")
     sniffer = LoopbackSniffer(agg.port)
     try:
         rep = run("collector", "replay", *map(str, capture_paths()), "--key-file", str(key),
-                  "--aggregator", agg.endpoint, "--collector-id", "privacy")
+                  "--aggregator", agg.endpoint, "--collector-id", "privacy",
+                  "--metrics-file", str(work / "collector.prom"))
+        scraped = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                         timeout=10).read()
     finally:
         wire = sniffer.stop()
         agg_out, agg_err = agg.stop()
@@ -55,9 +62,16 @@ def test_no_identity_in_anything_written(tmp_path):
     blobs.update({"replay.stdout": rep.stdout, "replay.stderr": rep.stderr, "wire": wire,
                   "aggregator.stdout": agg_out, "aggregator.stderr": agg_err,
                   "report.json": report.stdout, "report.table": table.stdout,
-                  "report.stderr": report.stderr + table.stderr})
+                  "report.stderr": report.stderr + table.stderr,
+                  "aggregator metrics": scraped})
     blobs.update({f"file:{k}": v for k, v in read_tree(work).items() if k != "collector.key"})
     assert len(wire) > 100 and b"privacy" in wire  # the sniffer did see the batches
+    # the metrics were written and scraped, and count this run (scanned as file:collector.prom)
+    col, agg_metrics = values(work / "collector.prom"), values(scraped)
+    assert col['cellcensus_collector_messages_total{protocol="s1ap"}'] > 0
+    sent = col["cellcensus_collector_batches_total"]
+    assert sent > 0 and col['cellcensus_collector_batches_acknowledged_total{status="stored"}'] \
+        == sent == agg_metrics["cellcensus_aggregator_batches_stored_total"]
 
     pseudo = Pseudonymizer(load_key(str(key)))
     pseudonyms = {}
@@ -70,6 +84,16 @@ def test_no_identity_in_anything_written(tmp_path):
         pseudonyms[str(p - (1 << 64) if p >= 1 << 63 else p).encode()] = "pseudonym int64"
     hits = scan(blobs, needles(imsis) | needles(msisdns) | equipment | pseudonyms)
     assert hits == []
+
+
+def values(text) -> dict[str, float]:
+    """{sample as written (name and labels): value} of a Prometheus text (or its file)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = text.read_text() if hasattr(text, "read_text") else text.decode()
+    return {s.name + ("{" + ",".join(f'{k}="{v}"' for k, v in s.labels.items()) + "}"
+                      if s.labels else ""): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def test_inspect_prints_pseudonyms_never_identities(tmp_path):
