@@ -166,14 +166,15 @@ def m2m_tacs_file(work: Path, doc: dict) -> Path:
 
 def pipeline(work: Path, scenario: Path, seed: int, tz: str, scale: float = 1.0,
              days: int | None = None, m2m_tacs: Path | None = None,
-             simulate: bool = True) -> dict[str, float]:
+             simulate: bool = True, workers: int = 1) -> dict[str, float]:
     """simulate (at `scale`, over `days` local days; unless `simulate` is False: the
-    folder's earlier simulation), then serve + replay; seconds per stage."""
+    folder's earlier simulation), then serve + replay, each over `workers` processes;
+    seconds per stage."""
     seconds = {}
     t = time.monotonic()
     if simulate:
         sh("simulator", "generate", "--scenario", str(scenario), "--out", str(work / "sim"),
-           "--seed", str(seed), "--scale", repr(scale), "--quiet",
+           "--seed", str(seed), "--scale", repr(scale), "--quiet", "--workers", str(workers),
            *(("--days", str(days)) if days else ()))
         seconds["simulate"] = time.monotonic() - t
     (work / "agg.duckdb").unlink(missing_ok=True)
@@ -191,6 +192,7 @@ def pipeline(work: Path, scenario: Path, seed: int, tz: str, scale: float = 1.0,
         sh("collector", "replay", str(work / "sim" / "s1.pcap"), "--key-file",
            str(work / "key"), "--aggregator", endpoint, "--reference", str(work / "sim"),
            "--timezone", tz, "--home-min-nights", "1", "--drain-timeout", "60",
+           *(("--workers", str(workers)) if workers > 1 else ()),
            *(("--m2m-tacs", str(m2m_tacs)) if m2m_tacs else ()),
            *(("--profiles", str(profiles)) if profiles.is_file() else ()))
         seconds["replay"] = time.monotonic() - t
@@ -215,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", help="work folder (default: a temporary one, removed)")
     ap.add_argument("--reuse", action="store_true",
                     help="report again from the --work folder of an earlier run")
+    ap.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="simulate and replay over N processes (the replay's counts are "
+                         "those of one; the simulated capture is another, as deterministic)")
     ap.add_argument("--replay", action="store_true",
                     help="replay and report again the --work folder's earlier simulation")
     ap.add_argument("--no-m2m-tacs", action="store_true",
@@ -236,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         tacs = None if args.no_m2m_tacs else m2m_tacs_file(work, doc)
         seconds = ({} if args.reuse and args.work else
                    pipeline(work, scenario, args.seed, timezone_of(doc), args.scale,
-                            args.days, tacs, simulate=not (args.replay and args.work)))
+                            args.days, tacs, simulate=not (args.replay and args.work),
+                            workers=args.workers))
         truth = json.loads((work / "sim" / "truth.json").read_text())
         ref = work / "sim"
         bands = (read_census(str(ref / "census.csv")) if (ref / "census.csv").is_file()
