@@ -135,13 +135,18 @@ class Core:
                                                                           1 << 32)
         ue.connected = True
 
-    def _new_guti(self) -> nas.Guti:
+    def _new_guti(self, old: nas.Guti | None = None) -> nas.Guti:
+        """A GUTI with an M-TMSI no other UE holds; `old`, the UE's GUTI it replaces, frees
+        its M-TMSI (the set holds the M-TMSIs in use, not every one ever given: at full
+        scale that was millions of ints held to the end)."""
+        net = self.scn.network
+        if old is not None and (old.mmegi, old.mmec) == (net.mme_group_id, net.mme_code):
+            self._mtmsis.discard(old.mtmsi)  # (another MME's GUTI holds none of ours)
         shard = self.shard
         mtmsi = shard.first(self._r.getrandbits(32), 1 << 32)
         while mtmsi in self._mtmsis:
             mtmsi = shard.first(self._r.getrandbits(32), 1 << 32)
         self._mtmsis.add(mtmsi)
-        net = self.scn.network
         return nas.Guti(net.plmn, net.mme_group_id, net.mme_code, mtmsi)
 
     # -- procedures ----------------------------------------------------------------
@@ -185,7 +190,7 @@ class Core:
                 ue.mme_ue, ue.enb_ue, self.nas.identity_response_imeisv(phone.imeisv), cell),
                 peers.create_session(ue.index, phone.imsi, phone.msisdn, phone.imeisv, cell,
                                      ue_ip, sgw_s1u_teid(ue.mme_ue)))
-        ue.guti, ue.reg_tac = self._new_guti(), cell.tac
+        ue.guti, ue.reg_tac = self._new_guti(ue.guti), cell.tac
         accept = self.nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
         t = self._context_setup(t, ue, "InitialContextSetupRequest/AttachAccept", accept)
         t = self._ue_say(t, ue, True, "UplinkNASTransport/AttachComplete",
@@ -273,7 +278,7 @@ class Core:
 
     def _tau_accept(self, t: int, ue: UE, realloc: bool) -> int:
         ue.reg_tac = ue.cell.tac
-        new = self._new_guti() if realloc else None
+        new = self._new_guti(ue.guti) if realloc else None
         t = self._ue_say(t, ue, False, "DownlinkNASTransport/TrackingAreaUpdateAccept",
                          self.s1.downlink_nas(ue.mme_ue, ue.enb_ue, self.nas.tau_accept(
                              ue.guti.plmn, [ue.reg_tac], self.scn.network.t3412, new)))

@@ -61,7 +61,7 @@ class NRProcedures:
         t = self._say(t, ue, True, "InitialUEMessage/RegistrationRequest", ng.initial_ue_message(
             ue.enb_ue, req, cell, "mo-Signalling",
             None if old is None else nas5g.s_tmsi(old)))
-        ue.guti, ue.reg_tac = core._new_guti(), cell.tac
+        ue.guti, ue.reg_tac = core._new_guti(ue.guti), cell.tac
         accept = self.nas.registration_accept(net.t3412, net.plmn, cell.tac, ue.guti)
         t = self._context_setup(t, ue, "InitialContextSetupRequest/RegistrationAccept", accept)
         t = self._say(t, ue, True, "UplinkNASTransport/RegistrationComplete",
@@ -127,7 +127,7 @@ class NRProcedures:
     def _accept(self, t: int, ue: UE, realloc: bool) -> int:
         core, net = self.core, self.core.scn.network
         ue.reg_tac = ue.cell.tac
-        new = core._new_guti() if realloc else None
+        new = core._new_guti(ue.guti) if realloc else None
         t = self._say(t, ue, False, "DownlinkNASTransport/RegistrationAccept",
                       self.ng.downlink_nas(ue.mme_ue, ue.enb_ue, self.nas.registration_accept(
                           net.t3412, net.plmn, ue.reg_tac, new)))
