@@ -183,3 +183,21 @@ def pipeline_run(capture: str, cfg, pseudonymizer) -> tuple:
         batches += pipe.feed(frame, ts, msg)
     batches += pipe.finish()
     return pipe, batches
+
+
+def ask_raw(endpoint: str, payload: bytes) -> dict:
+    """Send one raw message to an aggregator on a DEALER socket; its decoded ack."""
+    import zmq
+
+    from wire.tally import decode_ack
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, 10_000)
+    try:
+        sock.connect(endpoint)
+        sock.send(payload)
+        return decode_ack(sock.recv())
+    finally:
+        sock.close(0)

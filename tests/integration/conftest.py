@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.helpers import ROOT
+
 
 @pytest.fixture
 def netns():
@@ -50,3 +52,10 @@ def stop_live(live: subprocess.Popen, settle: float = 2.0) -> tuple[bytes, bytes
     time.sleep(settle)
     live.send_signal(signal.SIGTERM)
     return live.communicate(timeout=60)
+
+
+def play_in_ns(ns: str, captures, env: dict) -> None:
+    """`simulator play` every capture of `captures` at full speed into span0 of `ns`."""
+    plays = [a for c in captures for a in ("--capture", str(c))]
+    subprocess.run(in_ns(ns, "-m", "simulator", "play", "--interface", "span0", "--speed", "0",
+                         *plays), check=True, env=env, cwd=ROOT, capture_output=True)

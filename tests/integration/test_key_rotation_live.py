@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, run
-from tests.integration.conftest import in_ns, stop_live, wait_capturing
+from tests.integration.conftest import in_ns, play_in_ns, stop_live, wait_capturing
 from tests.integration.test_live import summary_lines
 from wire.pseudonym import new_key, write_key
 
@@ -43,9 +43,7 @@ def test_live_workers_with_a_key_ring_read_what_replay_reads(netns: str, tmp_pat
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
         wait_capturing(live)
-        subprocess.run(in_ns(netns, "-m", "simulator", "play", "--interface", "span0",
-                             "--speed", "0", "--capture", capture),
-                       check=True, env=env, cwd=ROOT, capture_output=True)
+        play_in_ns(netns, [capture], env)
         out, err = stop_live(live)
     finally:
         if live.poll() is None:

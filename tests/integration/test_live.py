@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, free_port, needles, run, scan, tsv_identities
-from tests.integration.conftest import in_ns, stop_live, wait_capturing
+from tests.integration.conftest import in_ns, play_in_ns, stop_live, wait_capturing
 from wire.pseudonym import new_key, write_key
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
@@ -48,10 +48,7 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
         wait_capturing(live)
-        plays = [a for c in captures for a in ("--capture", c)]
-        subprocess.run(in_ns(netns, "-m", "simulator", "play", "--interface", "span0",
-                             "--speed", "0", *plays),
-                       check=True, env=env, cwd=ROOT, capture_output=True)
+        play_in_ns(netns, captures, env)
         out, err = stop_live(live)
     finally:
         if live.poll() is None:

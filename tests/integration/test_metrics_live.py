@@ -19,13 +19,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import zmq
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import ROOT, Aggregator, free_port, needles, run, scan, tsv_identities
-from tests.integration.conftest import in_ns, stop_live, wait_capturing
+from tests.helpers import ROOT, Aggregator, ask_raw, free_port, needles, run, scan, tsv_identities
+from tests.integration.conftest import in_ns, play_in_ns, stop_live, wait_capturing
 from wire.pseudonym import new_key, write_key
-from wire.tally import PresenceRow, TallyBatch, decode_ack, encode_batch
+from wire.tally import PresenceRow, TallyBatch, encode_batch
 
 CAPTURES = [ROOT / "tests/golden/captures/open5gs_open5gs__testattach.pcapng",
             ROOT / "tests/golden/captures/open5gs_open5gs__testregistration.pcapng"]
@@ -101,10 +100,7 @@ def test_live_metrics_scraped_while_running(netns: str, tmp_path: Path, workers:
     try:
         wait_capturing(live)
         before = values(scrape_in(netns, url))
-        plays = [a for c in CAPTURES for a in ("--capture", str(c))]
-        subprocess.run(in_ns(netns, "-m", "simulator", "play", "--interface", "span0",
-                             "--speed", "0", *plays),
-                       check=True, env=env, cwd=ROOT, capture_output=True)
+        play_in_ns(netns, CAPTURES, env)
         during = settled(netns, url)
         out, err = stop_live(live, settle=0.5)
         agg_scrape = scrape_in(netns, f"http://127.0.0.1:{agg_metrics}/metrics")
@@ -132,28 +128,14 @@ def test_live_metrics_scraped_while_running(netns: str, tmp_path: Path, workers:
     assert scan(blobs, needles(imsis) | needles(msisdns)) == []
 
 
-def _ask(endpoint: str, payload: bytes) -> dict:
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.RCVTIMEO, 10_000)
-    try:
-        sock.connect(endpoint)
-        sock.send(payload)
-        return decode_ack(sock.recv())
-    finally:
-        sock.close(0)
-        ctx.term()
-
-
 def test_aggregator_metrics_count_a_bad_and_a_good_batch(tmp_path: Path) -> None:
     port = free_port()
     agg = Aggregator(tmp_path / "a.duckdb", None, "--metrics-listen", f"127.0.0.1:{port}")
     try:
-        bad = _ask(agg.endpoint, b"\xc1 definitely not msgpack")
+        bad = ask_raw(agg.endpoint, b"\xc1 definitely not msgpack")
         good = TallyBatch("mme-1", 7, 1, 900, (PresenceRow(1764338400, "00101", 1, 10, 3),
                                                PresenceRow(1764338400, "00101", 1, 11, 2)))
-        ok = _ask(agg.endpoint, encode_batch(good))
+        ok = ask_raw(agg.endpoint, encode_batch(good))
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
     finally:
         _out, err = agg.stop()

@@ -12,11 +12,9 @@ import datetime as dt
 import json
 from collections import Counter
 
-import zmq
-
 from collector.sender import BatchSender
-from tests.helpers import Aggregator, run
-from wire.tally import PresenceRow, TallyBatch, decode_ack
+from tests.helpers import Aggregator, ask_raw, run
+from wire.tally import PresenceRow, TallyBatch
 
 T0 = int(dt.datetime(2026, 12, 8, 19, 0, tzinfo=dt.UTC).timestamp())
 
@@ -43,17 +41,7 @@ def expected_rows(batches: list[TallyBatch]) -> dict[tuple[str, str, int, int], 
 
 
 def send_garbage(endpoint: str) -> dict:
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.RCVTIMEO, 10_000)
-    try:
-        sock.connect(endpoint)
-        sock.send(b"\xc1 definitely not msgpack")
-        return decode_ack(sock.recv())
-    finally:
-        sock.close(0)
-        ctx.term()
+    return ask_raw(endpoint, b"\xc1 definitely not msgpack")
 
 
 def test_serve_send_stop_report(tmp_path):
