@@ -49,7 +49,7 @@ from simulator.city import M2M_TACS  # noqa: E402
 from simulator.demo import free_port, wait_listening  # noqa: E402
 from wire.compare import compare  # noqa: E402
 from wire.reference import read_cells, read_census  # noqa: E402
-from wire.report import parse_iso  # noqa: E402
+from wire.report import iso, parse_iso  # noqa: E402
 
 OWNERSHIP = {"0-14": 0.45, "15-29": 0.98, "30-44": 0.97, "45-59": 0.95, "60-74": 0.85,
              "75+": 0.6}  # the simulator's defaults of [operator] ownership
@@ -220,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, metavar="N",
                     help="simulate and replay over N processes (the replay's counts are "
                          "those of one; the simulated capture is another, as deterministic)")
+    ap.add_argument("--warm-up-days", type=int, default=0, metavar="N",
+                    help="compare only the figures from the (N+1)-th local day on: the "
+                         "collector runs for N days first, as a probe in service would have "
+                         "(M2M modules recognised by behaviour, homes from earlier nights)")
     ap.add_argument("--replay", action="store_true",
                     help="replay and report again the --work folder's earlier simulation")
     ap.add_argument("--no-m2m-tacs", action="store_true",
@@ -264,7 +268,14 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
         if census is None:
             print("note       no census.csv: every device counts as one person")
-        for line in compare(report, truth, args.min_people):
+        since = None
+        if args.warm_up_days:
+            first = min(parse_iso(r["start"]) for r in truth["presence"])
+            offset = int(doc.get("scenario", {}).get("utc_offset_hours", 0)) * 3600
+            since = first - (first + offset) % 86400 + args.warm_up_days * 86400
+            print(f"warm-up    {args.warm_up_days} day(s): figures from "
+                  f"{iso(since)} on")
+        for line in compare(report, truth, args.min_people, since):
             print(line)
         if args.breakdown:
             zone_of = {(c.plmn, c.cell): c.zone for c in options.cells if c.zone}

@@ -17,8 +17,13 @@ def _pct(xs: list[float]) -> str:
     return f"{100 * statistics.mean(xs):.1f} %" if xs else "n/a"
 
 
-def compare(doc: dict, truth: dict, min_people: float) -> list[str]:
-    """The figures of the report `doc` against `truth`, as printable lines."""
+def compare(doc: dict, truth: dict, min_people: float, since: int | None = None
+            ) -> list[str]:
+    """The figures of the report `doc` against `truth`, as printable lines; with `since`
+    (epoch seconds), only the figures that start then or later (after a warm-up)."""
+    if since is not None:
+        truth = {**truth, **{k: [r for r in truth[k] if parse_iso(r["start"]) >= since]
+                             for k in ("presence", "visitors")}}
     got_p = {(r["zone"], r["start"]): r for r in doc["presence"]}
     ape_big, ape_all, cover = [], [], []
     for r in truth["presence"]:
