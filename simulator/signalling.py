@@ -137,7 +137,7 @@ class _Run:
             self.seq = itertools.count(self.items)
         while self.agenda and self.agenda[0][0] < end:
             while self.agenda[0][0] >= tick:
-                yield tick - _LAG, self._flush(tick - _LAG), (tick - start) % _HOUR == 0
+                yield self._period(tick, start)
                 tick += _CHUNK
             t, _, i, what = heapq.heappop(self.agenda)
             if isinstance(what, tuple):
@@ -150,9 +150,13 @@ class _Run:
             else:
                 self.on_session(t, i, what)
         while tick < end:
-            yield tick - _LAG, self._flush(tick - _LAG), (tick - start) % _HOUR == 0
+            yield self._period(tick, start)
             tick += _CHUNK
         yield end, self._flush(None), False
+
+    def _period(self, tick: int, start: int) -> tuple[int, list[Message], bool]:
+        """The period ending at `tick` (µs): final up to `tick` less `_LAG`."""
+        return tick - _LAG, self._flush(tick - _LAG), (tick - start) % _HOUR == 0
 
     def _flush(self, before: int | None) -> list[Message]:
         """The messages said so far before `before` µs (all with None), sorted, taken out."""
@@ -251,10 +255,7 @@ def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
 
         yield from split.stream(scn, timelines, seed, workers, templates, progress)
         return
-    run = _Run(scn, seed, templates)
-    run.core.s1_setup(scn.start * US)
-    for tl in timelines:
-        run.add(tl)
+    run = _prepared(scn, timelines, seed, templates, ONE, watchdog=True)
     # no procedure left running past the end
     yield from run.chunks(scn.end * US - US, progress, scn.start * US)
 
@@ -264,9 +265,16 @@ def run_shard(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, sh
               ) -> Iterator[tuple[int, list[Message], bool]]:
     """The periods (`_Run.periods`) of one shard of a split run, without the watchdog (the
     parent adds it over the merged messages); shard 0 sets the eNBs up."""
-    run = _Run(scn, seed, templates, shard, watchdog=False)
+    run = _prepared(scn, timelines, seed, templates, shard, watchdog=False)
+    yield from run.periods(scn.end * US - US, scn.start * US)
+
+
+def _prepared(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
+              templates: Templates | None, shard: Shard, watchdog: bool) -> _Run:
+    """A run of `timelines` ready to start: the eNBs set up by the first (or only) shard."""
+    run = _Run(scn, seed, templates, shard, watchdog)
     if shard.k == 0:
         run.core.s1_setup(scn.start * US)
     for tl in timelines:
         run.add(tl)
-    yield from run.periods(scn.end * US - US, scn.start * US)
+    return run

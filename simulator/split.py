@@ -29,8 +29,6 @@ from simulator.shards import Shard, parent, plan
 from simulator.templates import Templates
 from simulator.watchdog import Watchdog
 
-US = 1_000_000
-
 
 def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, workers: int,
            templates: Templates | None = None, progress: Progress | None = None
