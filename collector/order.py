@@ -13,11 +13,12 @@ from __future__ import annotations
 import heapq
 import zlib
 from collections.abc import Iterator
+from itertools import accumulate
 from operator import itemgetter
 
 from collector.framing.link import ip_offset
 from collector.framing.messages import Framer, TransportMessage
-from collector.sources.pcap import read_capture
+from collector.sources.pcap import read_records
 from collector.telemetry import Counters
 
 Keyed = tuple[object, float, int, TransportMessage]  # (order key, time, frame, message)
@@ -58,15 +59,26 @@ def _capture(path: str, cap: int | None, counters: Counters, shard: Shard) -> It
     clock = float("-inf")
     # what is wrong with the file itself is counted by the process reading shard 0 only
     # (every process reads every frame)
-    for frame_no, ts, linktype, frame in read_capture(path, counters if first == 0
-                                                      else Counters()):
-        clock = ts if ts > clock else clock
-        if not whole and not first <= bucket_of(linktype, frame) < stop:
+    for rec in read_records(path, counters if first == 0 else Counters()):
+        n0, times = rec.first, rec.times
+        # the capture's clock at each packet: the running maximum of its timestamps
+        clocks = list(accumulate(times, max, initial=clock))
+        clock = clocks[-1]
+        if whole:
+            counters.frames += len(rec)
+            for i, msg in framer.batch(rec):
+                yield n0 + i if cap is None else (clocks[i + 1], cap, n0 + i), times[i], n0 + i, msg
             continue
-        counters.frames += 1
-        key = frame_no if cap is None else (clock, cap, frame_no)
-        for msg in framer(linktype, frame, ts):
-            yield key, ts, frame_no, msg
+        buf = rec.buf
+        for i, (linktype, off, size) in enumerate(zip(rec.linktypes, rec.offsets, rec.lengths,
+                                                      strict=True)):
+            frame = buf[off:off + size]
+            if not first <= bucket_of(linktype, frame) < stop:
+                continue
+            counters.frames += 1
+            key = n0 + i if cap is None else (clocks[i + 1], cap, n0 + i)
+            for msg in framer(linktype, frame, times[i]):
+                yield key, times[i], n0 + i, msg
     framer.flush()
 
 

@@ -9,6 +9,7 @@ skipped.  A capture cut short counts one `truncated_capture` drop and ends.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
@@ -29,8 +30,40 @@ class CaptureError(Exception):
     """A capture that cannot be read at all; the message names the file."""
 
 
+class Records:
+    """A batch of consecutive packets of one capture, as columns: no per-packet object.
+
+    `buf` is the capture mapped in memory (valid while the reader is not resumed past the
+    end of the file); packet i is `buf[offsets[i]:offsets[i] + lengths[i]]`, captured at
+    `times[i]` on a link of type `linktypes[i]`, frame number `first + i`."""
+
+    __slots__ = ("buf", "first", "times", "linktypes", "offsets", "lengths")
+
+    def __init__(self, buf: mmap.mmap, first: int) -> None:
+        self.buf, self.first = buf, first
+        self.times: list[float] = []
+        self.linktypes: list[int] = []
+        self.offsets: list[int] = []
+        self.lengths: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+
+BATCH = 16384  # packets per Records batch
+
+
 def read_capture(path: str, counters: Counters) -> Iterator[Frame]:
     """Yield (frame number, time, linktype, frame bytes) for each packet of a capture."""
+    for rec in read_records(path, counters):
+        buf = rec.buf
+        for i, (ts, linktype, off, size) in enumerate(zip(rec.times, rec.linktypes, rec.offsets,
+                                                           rec.lengths, strict=True)):
+            yield rec.first + i, ts, linktype, buf[off:off + size]
+
+
+def read_records(path: str, counters: Counters, batch: int = BATCH) -> Iterator[Records]:
+    """The packets of a capture in batches of at most `batch` (`Records`)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:
@@ -47,34 +80,47 @@ def read_capture(path: str, counters: Counters) -> Iterator[Frame]:
     try:
         magic = buf[:4]
         if magic in _PCAP_MAGICS:
-            yield from _read_pcap(path, buf, counters)
+            yield from _read_pcap(path, buf, counters, batch)
         elif magic == _PCAPNG_SHB:
-            yield from _read_pcapng(path, buf, counters)
+            yield from _read_pcapng(path, buf, counters, batch)
         else:
             raise CaptureError(f"{path}: not a pcap or pcapng file (magic {magic.hex()})")
     finally:
-        buf.close()
+        with contextlib.suppress(BufferError):  # a numpy view of a batch still held
+            buf.close()
 
 
-def _read_pcap(path: str, buf: mmap.mmap, counters: Counters) -> Iterator[Frame]:
+def _read_pcap(path: str, buf: mmap.mmap, counters: Counters, batch: int
+               ) -> Iterator[Records]:
     endian, scale = _PCAP_MAGICS[buf[:4]]
     if len(buf) < 24:
         raise CaptureError(f"{path}: pcap header truncated")
     linktype = struct.unpack_from(endian + "I", buf, 20)[0] & 0x0FFFFFFF
-    rec = struct.Struct(endian + "IIII")
-    off, end, n = 24, len(buf), 0
+    unpack = struct.Struct(endian + "IIII").unpack_from
+    off, end = 24, len(buf)
+    rec = Records(buf, 1)
+    times, offsets, lengths = rec.times, rec.offsets, rec.lengths
     while off < end:
         if off + 16 > end:
             counters.drop("capture", "truncated_capture")
-            return
-        sec, frac, incl, _orig = rec.unpack_from(buf, off)
+            break
+        sec, frac, incl, _orig = unpack(buf, off)
         off += 16
         if off + incl > end:
             counters.drop("capture", "truncated_capture")
-            return
-        n += 1
-        yield n, sec + frac * scale, linktype, buf[off:off + incl]
+            break
+        times.append(sec + frac * scale)
+        offsets.append(off)
+        lengths.append(incl)
         off += incl
+        if len(offsets) >= batch:
+            rec.linktypes = [linktype] * len(offsets)
+            yield rec
+            rec = Records(buf, rec.first + len(offsets))
+            times, offsets, lengths = rec.times, rec.offsets, rec.lengths
+    if offsets:
+        rec.linktypes = [linktype] * len(offsets)
+        yield rec
 
 
 def _tsresol(opts: bytes, endian: str) -> tuple[float, float]:
@@ -94,7 +140,24 @@ def _tsresol(opts: bytes, endian: str) -> tuple[float, float]:
     return scale, offset
 
 
-def _read_pcapng(path: str, buf: mmap.mmap, counters: Counters) -> Iterator[Frame]:
+def _read_pcapng(path: str, buf: mmap.mmap, counters: Counters, batch: int
+                 ) -> Iterator[Records]:
+    rec = Records(buf, 1)
+    for ts, linktype, off, size in _pcapng_packets(path, buf, counters):
+        rec.times.append(ts)
+        rec.linktypes.append(linktype)
+        rec.offsets.append(off)
+        rec.lengths.append(size)
+        if len(rec) >= batch:
+            yield rec
+            rec = Records(buf, rec.first + len(rec))
+    if len(rec):
+        yield rec
+
+
+def _pcapng_packets(path: str, buf: mmap.mmap, counters: Counters
+                    ) -> Iterator[tuple[float, int, int, int]]:
+    """(time, linktype, offset, length) of each packet of a pcapng file."""
     off, end, n = 0, len(buf), 0
     endian = "<"
     ifaces: list[tuple[int, float, float]] = []  # (linktype, scale, offset)
@@ -138,12 +201,12 @@ def _read_pcapng(path: str, buf: mmap.mmap, counters: Counters) -> Iterator[Fram
             else:
                 linktype, scale, offset = ifaces[ifid]
                 n += 1
-                yield n, ((hi << 32) | lo) * scale + offset, linktype, buf[data:data + incl]
+                yield ((hi << 32) | lo) * scale + offset, linktype, data, incl
         elif btype == 3 and ifaces:  # Simple Packet Block: no timestamp
             orig = struct.unpack_from(endian + "I", buf, body)[0]
             incl = min(orig, blen - 16)
             n += 1
-            yield n, 0.0, ifaces[0][0], buf[body + 4:body + 4 + incl]
+            yield 0.0, ifaces[0][0], body + 4, incl
         off += blen
 
 

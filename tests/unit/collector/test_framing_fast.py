@@ -1,5 +1,6 @@
 """The framing fast path (Ethernet / IPv4 / one whole SCTP DATA chunk or UDP, read at
-fixed offsets) gives exactly what the general path gives: on every frame of every golden
+fixed offsets, frame by frame and over a batch with numpy) gives exactly what the general
+path gives: on every frame of every golden
 capture, of a simulated capture, and of frames with one byte of the headers changed
 (the fast path must notice every layout it does not cover and step aside)."""
 
@@ -10,7 +11,7 @@ import random
 import pytest
 
 from collector.framing.messages import Framer
-from collector.sources.pcap import read_capture
+from collector.sources.pcap import Records, read_capture
 from collector.telemetry import Counters
 from simulator.generate import generate
 from simulator.scenario import load
@@ -24,16 +25,36 @@ def _messages(framer: Framer, linktype: int, frame: bytes) -> list[tuple]:
             for m in framer(linktype, frame, 0.0)]
 
 
-def _compare(frames: list[tuple[int, bytes]]) -> int:
-    """Frame both ways, assert equal messages and counters; return the fast path's share."""
-    fast_counts, slow_counts = Counters(), Counters()
-    fast, slow = Framer(fast_counts), Framer(slow_counts, fast=False)
-    hits = 0
+def _records(frames: list[tuple[int, bytes]]) -> Records:
+    """The frames as one batch of a capture read into memory (as `read_records` gives)."""
+    rec = Records(b"".join(frame for _lt, frame in frames), 1)
+    at = 0
     for linktype, frame in frames:
+        rec.times.append(0.0)
+        rec.linktypes.append(linktype)
+        rec.offsets.append(at)
+        rec.lengths.append(len(frame))
+        at += len(frame)
+    return rec
+
+
+def _compare(frames: list[tuple[int, bytes]]) -> int:
+    """Frame three ways (the fast path frame by frame, the same tests over the whole batch
+    with numpy, the general path), assert equal messages and counters; return the fast
+    path's share."""
+    fast_counts, slow_counts, batch_counts = Counters(), Counters(), Counters()
+    fast, slow = Framer(fast_counts), Framer(slow_counts, fast=False)
+    hits, wanted = 0, []
+    for i, (linktype, frame) in enumerate(frames):
         got, want = _messages(fast, linktype, frame), _messages(slow, linktype, frame)
         assert got == want, frame.hex()
         hits += bool(got)
+        wanted += [(i, m) for m in want]
     assert fast_counts.dropped == slow_counts.dropped
+    batched = [(i, (m.proto, m.assoc, m.payload, m.src, m.dst, m.sport, m.dport, m.ppid))
+               for i, m in Framer(batch_counts).batch(_records(frames))]
+    assert batched == wanted
+    assert batch_counts.dropped == slow_counts.dropped
     return hits
 
 
