@@ -97,9 +97,9 @@ def _cmd_live(args: argparse.Namespace) -> int:
         raise UsageError(f"--buffer-kib: must be 1 to {1 << 21} KiB, got {args.buffer_kib}")
     if args.workers > 1:
         from collector.live_workers import run_live_parallel
-        return _edge(args, [], lambda cfg, pseudo, sender, _state, metrics: run_live_parallel(
+        return _edge(args, [], lambda cfg, pseudo, sender, state, metrics: run_live_parallel(
             args.interface, cfg, pseudo, args.workers, sender, duration=args.duration,
-            buffer_bytes=args.buffer_kib * 1024, metrics=metrics))
+            buffer_bytes=args.buffer_kib * 1024, metrics=metrics, state=state))
     return _edge(args, [], lambda cfg, pseudo, sender, state, metrics: run_live(
         args.interface, cfg, pseudo, sender, duration=args.duration, state=state,
         buffer_bytes=args.buffer_kib * 1024, metrics=metrics))
@@ -114,8 +114,6 @@ def _edge(args: argparse.Namespace, sources: list[str], run) -> int:
 
     if not args.dry_run and not args.aggregator:
         raise UsageError(f"{args.cmd} needs --aggregator ENDPOINT or --dry-run")
-    if args.state_dir and args.workers > 1 and args.cmd == "live":
-        raise UsageError("live --state-dir works with one process only (--workers 1)")
     if args.state_reset and not args.state_dir:
         raise UsageError("--state-reset needs --state-dir")
     if not args.snapshot_interval > 0:

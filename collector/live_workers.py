@@ -113,9 +113,20 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
 
 def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer,
                       workers: int, sender=None, duration: float | None = None,
-                      buffer_bytes: int = 32 << 20, metrics=None) -> ReplaySummary:
+                      buffer_bytes: int = 32 << 20, metrics=None, state=None) -> ReplaySummary:
     """`run_live` with capture and decoding over `workers` processes; `metrics` as in
-    `run_live`, the workers' counters reported every COUNTS_SECONDS added."""
+    `run_live`, the workers' counters reported every COUNTS_SECONDS added.
+
+    `state` as in `run_live`: the state is the parent's (correlation, presence, analytics,
+    the key ring); it is restored before the workers are forked (their key rings start
+    from the restored one), saved every `interval` seconds between released records, and
+    on a stop saved once the workers have sent and the parent released everything (the
+    open bins go on next time)."""
+    counters = Counters()
+    pipe = EdgePipeline(cfg, pseudonymizer, counters)
+    where = {"kind": "live", "interface": interface}
+    if state is not None and state.restore(pipe, "live") is not None:
+        log.info("state restored state=%s", state.path)
     ctx = multiprocessing.get_context("fork")
     out, ready = ctx.Queue(maxsize=256), ctx.Queue()
     group = os.getpid() & 0xFFFF
@@ -130,8 +141,6 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
         for p in procs:
             p.terminate()
         raise LiveError(errors[0])
-    counters = Counters()
-    pipe = EdgePipeline(cfg, pseudonymizer, counters)
     summary = ReplaySummary(counters)
     reported: dict[int, Counters] = {}  # worker index -> its latest WorkerCounts
     if metrics is not None:
@@ -175,6 +184,8 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
                 heapq.heappush(pending, rec)
             marks[index] = max(marks[index], mark)
             release(min(marks))
+            if state is not None and state.due(time.monotonic()):
+                state.save(pipe, where, time.monotonic())
     for p in procs:
         p.join(timeout=10)
     release(float("inf"))
@@ -182,7 +193,12 @@ def run_live_parallel(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymi
     if failed or len(ends) < workers:
         raise WorkerFailed(f"{len(failed) or workers - len(ends)} worker(s) failed: "
                            f"{', '.join(failed) or 'exited without a result'}")
-    ship(pipe.finish())
+    if state is not None:  # as run_live: reassembly in flight is lost, the state goes on
+        state.save(pipe, where)
+        log.info("stopped, state saved state=%s", state.path)
+        summary.stopped = True
+    else:
+        ship(pipe.finish())
     reported.clear()  # the final counters replace the reports
     for end in ends:
         counters.merge(end.counters)
