@@ -112,6 +112,12 @@ class BoundedTable:
         """Forget `key` if present."""
         self._items.pop(key, None)
 
+    def pop_if(self, key: Hashable, value: Any) -> None:
+        """Forget `key` if it is present with `value` (not if it was given to another)."""
+        item = self._items.get(key)
+        if item is not None and item[1] == value:
+            del self._items[key]
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -122,7 +128,7 @@ class BoundedTable:
 class Correlator:
     """Correlation tables of one collector process (one decoder thread)."""
 
-    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer", "_ran", "_amf")
+    __slots__ = ("_enb", "_mme", "_tmsi", "_bearer", "_ran", "_amf", "_guti")
 
     def __init__(self, max_entries: int = 1_000_000, ttl: float = 86_400.0) -> None:
         # (assoc, eNB id) -> (Subscriber | None, MME id | None)
@@ -136,6 +142,8 @@ class Correlator:
         # AMF id -> (Subscriber | None, (assoc, RAN id) | None)
         self._ran = BoundedTable(max_entries, ttl)
         self._amf = BoundedTable(max_entries, ttl)
+        # pseudonym -> (S-TMSI key in use, S-TMSI key allocated since and not used yet)
+        self._guti = BoundedTable(max_entries, ttl)
 
     # UE-associated logical S1-connections (TS 36.413 §3.1, §9.2.3.3-4)
 
@@ -172,15 +180,52 @@ class Correlator:
         if mme_id is not None:
             self._mme.pop(mme_id)
 
+    def ue_switched(self, mme_id: int, now: float) -> None:
+        """A PATH SWITCH REQUEST names the UE's connection by its MME id (§8.4.4): after an
+        X2 handover the source eNB releases the UE over X2, never on S1, so the source
+        side's binding is forgotten here (else it would stay a day)."""
+        self._forget_partner(self._enb, self._mme, mme_id, now)
+
+    def _forget_partner(self, ran: BoundedTable, core: BoundedTable, core_id: int,
+                        now: float) -> None:
+        entry = core.get(core_id, now)
+        if entry is not None and entry[1] is not None:
+            ran.pop(entry[1])
+            self._bearer.pop(("off", *entry[1]))
+
     # temporary identities and bearers
 
     def tmsi_lookup(self, mmec: int, mtmsi: int, now: float) -> Subscriber | None:
         """Subscriber an S-TMSI (from a GUTI or S1AP S-TMSI) was allocated to."""
-        return self._tmsi.get((mmec, mtmsi), now)
+        return self._tmsi_used((mmec, mtmsi), now)
 
     def tmsi_learn(self, mmec: int, mtmsi: int, sub: Subscriber, now: float) -> None:
         """Record the S-TMSI part of a GUTI allocated to `sub`."""
-        self._tmsi.put((mmec, mtmsi), sub, now)
+        self._tmsi_learn((mmec, mtmsi), sub, now)
+
+    # A GUTI reallocated (TAU, attach, GUTI reallocation: TS 24.301 §5.4.1) replaces the
+    # old one once the phone uses the new one; until then both name it (the old one in a
+    # retry when the accept was lost).  So the first use of the new S-TMSI retires the old
+    # one: a phone holds one or two S-TMSI entries, not one per reallocation for a day.
+
+    def _tmsi_used(self, key: tuple[int, int], now: float) -> Subscriber | None:
+        sub = self._tmsi.get(key, now)
+        if sub is not None:
+            held = self._guti.get(sub.pseudonym, now)
+            if held is not None and held[1] == key:  # the new one used: the old one retires
+                self._tmsi.pop_if(held[0], sub)
+                self._guti.put(sub.pseudonym, (key, None), now)
+        return sub
+
+    def _tmsi_learn(self, key: tuple[int, int], sub: Subscriber, now: float) -> None:
+        self._tmsi.put(key, sub, now)
+        held = self._guti.get(sub.pseudonym, now)
+        if held is None:
+            self._guti.put(sub.pseudonym, (key, None), now)
+        elif key != held[0] and key != held[1]:
+            if held[1] is not None:  # allocated, never used, replaced by this one
+                self._tmsi.pop_if(held[1], sub)
+            self._guti.put(sub.pseudonym, (held[0], key), now)
 
     def bearer_lookup(self, address: Hashable, teid: bytes, now: float) -> Subscriber | None:
         """Subscriber of the E-RAB whose S-GW end is (transport address, TEID)."""
@@ -202,8 +247,12 @@ class Correlator:
         keeps tuples, not types).  A snapshot of the collector before 5G-S-TMSIs were
         mapped has a `_tmsi5g` table: its entries join `_tmsi` under their mapped keys."""
         for name in self.__slots__:
+            if name not in state:  # a snapshot from before the table: it starts empty
+                continue
             items, oldest = state[name]
-            if name in self._SUBSCRIBER_VALUES:
+            if name == "_guti":  # values are S-TMSI keys
+                pass
+            elif name in self._SUBSCRIBER_VALUES:
                 items = [(k, t, Subscriber(*v)) for k, t, v in items]
             else:
                 items = [(k, t, (None if v[0] is None else Subscriber(*v[0]), v[1]))
@@ -216,7 +265,8 @@ class Correlator:
 
     def __repr__(self) -> str:  # sizes only
         return (f"Correlator(enb={len(self._enb)}, mme={len(self._mme)}, "
-                f"tmsi={len(self._tmsi)}, bearer={len(self._bearer)})")
+                f"tmsi={len(self._tmsi)}, bearer={len(self._bearer)}, ran={len(self._ran)}, "
+                f"amf={len(self._amf)}, guti={len(self._guti)})")
 
     # UE-associated logical NG-connections (TS 38.413 §9.3.3.1 AMF UE NGAP ID, unique
     # within the AMF; §9.3.3.2 RAN UE NGAP ID, unique within the NG-RAN node) and
@@ -248,6 +298,11 @@ class Correlator:
             self._ran.put((assoc, ran_id), (sub, amf_id), now)
         if amf_id is not None:
             self._amf.put(amf_id, (sub, None if ran_id is None else (assoc, ran_id)), now)
+
+    def ngap_ue_switched(self, amf_id: int, now: float) -> None:
+        """As `ue_switched`, for an NGAP PATH SWITCH REQUEST (TS 38.413 §8.4.4) naming the
+        source AMF UE NGAP ID after an Xn handover."""
+        self._forget_partner(self._ran, self._amf, amf_id, now)
 
     def ngap_ue_release(self, assoc: Hashable, ran_id: int | None, amf_id: int | None) -> None:
         """Forget a released NG connection (TS 38.413 §8.3.3 UE CONTEXT RELEASE)."""
@@ -285,12 +340,12 @@ class Correlator:
     def tmsi5g_lookup(self, s_tmsi: tuple[int, int, int], now: float) -> Subscriber | None:
         """Subscriber a 5G-S-TMSI (from a 5G-GUTI, NAS or NGAP) or the S-TMSI of the GUTI
         it maps to was allocated to."""
-        return self._tmsi.get(mapped_s_tmsi(s_tmsi), now)
+        return self._tmsi_used(mapped_s_tmsi(s_tmsi), now)
 
     def tmsi5g_learn(self, s_tmsi: tuple[int, int, int], sub: Subscriber, now: float) -> None:
         """Record the 5G-S-TMSI part of a 5G-GUTI allocated to `sub` (under its mapped
         S-TMSI)."""
-        self._tmsi.put(mapped_s_tmsi(s_tmsi), sub, now)
+        self._tmsi_learn(mapped_s_tmsi(s_tmsi), sub, now)
 
     # GTPv2-C control-plane tunnels (TS 29.274 §5.5.1, §8.22): the TEID in a message
     # header is the one the receiver allocated and sent in an F-TEID, so (receiver

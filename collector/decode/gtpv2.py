@@ -30,7 +30,7 @@ from collector.decode.gtpv2_ies import (
     CONTROL_INTERFACES,
     FTEID,
     MESSAGE_NAMES,
-    S1U_INTERFACES,
+    S1U_SGW,
     TRIGGERED,
     GTPv2Facts,
     Header,
@@ -170,7 +170,7 @@ class GTPv2Decoder:
                 for address in (f.ipv4, f.ipv6):
                     if address:
                         corr.tunnel_learn(address, f.teid, sub, now)
-            elif f.interface in S1U_INTERFACES:
+            elif f.interface == S1U_SGW:  # (the eNB's end: no S1AP message is looked up by it)
                 teid = f.teid.to_bytes(4, "big")
                 for address in s1ap_addresses(f):
                     corr.bearer_learn(address, teid, sub, now)

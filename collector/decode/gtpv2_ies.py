@@ -51,9 +51,10 @@ MESSAGE_NAMES = {code: _camel(text) for code, text in GTPC.GTPCMsgType_dict.item
                  if not text.startswith("Reserved")}
 # triggered messages (§4.2.2.2: sent back to the initial message's source port)
 TRIGGERED = frozenset(r for pair in GTPC.GTPCReqResp.values() for r in pair if r is not None)
-# §8.22 Table 8.22-1 interface types of control-plane tunnels, and of the S1-U ends
+# §8.22 Table 8.22-1 interface types of control-plane tunnels, and of the S-GW's S1-U end
+# (the one S1AP names in E-RAB set-up; the eNB's end is named by no message looked up)
 CONTROL_INTERFACES = frozenset(k for k, v in GTPC.FTEIDIF_dict.items() if "GTP-C" in v)
-S1U_INTERFACES = frozenset(k for k, v in GTPC.FTEIDIF_dict.items() if v.startswith("S1-U"))
+S1U_SGW = next(k for k, v in GTPC.FTEIDIF_dict.items() if v.startswith("S1-U SGW"))
 # §8.21 Figure 8.21-1: (flag bit, field, length) in the order the fields follow octet 5
 _ULI_FIELDS = ((0x01, "CGI", 7), (0x02, "SAI", 7), (0x04, "RAI", 7), (0x08, "TAI", 5),
                (0x10, "ECGI", 7), (0x20, "LAI", 5), (0x40, "MacroENBID", 6),

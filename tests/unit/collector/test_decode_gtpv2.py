@@ -80,7 +80,7 @@ def test_tables_come_from_pycrate() -> None:
         "DeleteBearerResponse", "ReleaseAccessBearersRequest"]
     assert 33 in L.TRIGGERED and 32 not in L.TRIGGERED and 96 in L.TRIGGERED
     assert {10, 11, 6, 7} <= L.CONTROL_INTERFACES and not {0, 1, 4, 5} & L.CONTROL_INTERFACES
-    assert sorted(L.S1U_INTERFACES) == [0, 1]
+    assert L.S1U_SGW == 1  # TS 29.274 Table 8.22-1: S1-U SGW GTP-U interface
 
 
 def test_create_session_request_gives_who_and_where() -> None:

@@ -75,16 +75,64 @@ def test_release_forgets_connection_but_not_tmsi() -> None:
     assert c.tmsi_lookup(2, 0xF500075E, now=1.0) is None
 
 
+def test_a_reallocated_guti_retires_the_old_one_once_the_new_one_is_used() -> None:
+    """TS 24.301 §5.4.1: until the phone uses the new GUTI, the old one still names it."""
+    c = Correlator()
+    c.tmsi_learn(1, 0x100, ALICE, now=0.0)
+    assert c.tmsi_lookup(1, 0x100, now=1.0) == ALICE
+    c.tmsi_learn(1, 0x200, ALICE, now=2.0)           # TAU ACCEPT with a new GUTI
+    assert c.tmsi_lookup(1, 0x100, now=3.0) == ALICE  # a retry with the old one
+    assert c.tmsi_lookup(1, 0x200, now=4.0) == ALICE  # the new one used ...
+    assert c.tmsi_lookup(1, 0x100, now=5.0) is None   # ... the old one is gone
+    assert c.tmsi_lookup(1, 0x200, now=6.0) == ALICE
+    # allocated twice before any use: the first new one, never used, is replaced
+    c.tmsi_learn(1, 0x300, ALICE, now=7.0)
+    c.tmsi_learn(1, 0x400, ALICE, now=8.0)
+    assert c.tmsi_lookup(1, 0x300, now=9.0) is None
+    assert c.tmsi_lookup(1, 0x200, now=9.0) == ALICE
+    assert c.tmsi_lookup(1, 0x400, now=10.0) == ALICE
+    assert c.tmsi_lookup(1, 0x200, now=11.0) is None
+
+
+def test_a_retired_s_tmsi_given_to_another_phone_stays_the_other_phones() -> None:
+    c = Correlator()
+    c.tmsi_learn(1, 0x100, ALICE, now=0.0)
+    c.tmsi_learn(1, 0x200, ALICE, now=1.0)
+    c.tmsi_learn(1, 0x100, BOB, now=2.0)   # the MME gave Alice's old M-TMSI to Bob
+    assert c.tmsi_lookup(1, 0x200, now=3.0) == ALICE
+    assert c.tmsi_lookup(1, 0x100, now=4.0) == BOB
+    # 5G-S-TMSIs are kept under the S-TMSI they map to, with the same rule
+    c.tmsi5g_learn((1, 2, 0x500), BOB, now=5.0)
+    assert c.tmsi5g_lookup((1, 2, 0x500), now=6.0) == BOB
+    assert c.tmsi_lookup(1, 0x100, now=7.0) is None
+
+
+def test_path_switch_forgets_the_source_side_of_the_connection() -> None:
+    """After an X2 (Xn) handover the source eNB releases the UE over X2, never on S1."""
+    c = Correlator()
+    c.ue_learn(ASSOC, 7, 900, ALICE, now=0.0)
+    c.ue_switched(900, now=1.0)                     # PATH SWITCH REQUEST, source MME id 900
+    c.ue_learn(OTHER_ASSOC, 3, None, ALICE, now=1.0)
+    assert c.ue_lookup(ASSOC, 7, None, now=2.0) is None
+    assert c.ue_lookup(OTHER_ASSOC, 3, None, now=2.0) == ALICE
+    c.ngap_ue_learn(ASSOC, 7, 900, BOB, now=0.0)
+    c.ngap_ue_switched(900, now=1.0)
+    c.ngap_ue_learn(OTHER_ASSOC, 3, 900, BOB, now=1.0)
+    assert c.ngap_ue_lookup(ASSOC, 7, None, now=2.0) is None
+    assert c.ngap_ue_lookup(OTHER_ASSOC, 3, 900, now=2.0) == BOB
+
+
 def test_correlator_tables_are_bounded_and_expire() -> None:
     c = Correlator(max_entries=2, ttl=10.0)
+    phones = [Subscriber(i, "001") for i in range(5)]  # one S-TMSI each
     for i in range(5):
-        c.tmsi_learn(1, i, ALICE, now=float(i))
+        c.tmsi_learn(1, i, phones[i], now=float(i))
         c.bearer_learn((0x7F000001, 32), bytes([0, 0, 0, i]), BOB, now=float(i))
     assert c.tmsi_lookup(1, 0, now=5.0) is None
-    assert c.tmsi_lookup(1, 4, now=5.0) == ALICE
+    assert c.tmsi_lookup(1, 4, now=5.0) == phones[4]
     assert c.bearer_lookup((0x7F000001, 32), b"\x00\x00\x00\x04", now=5.0) == BOB
     assert c.tmsi_lookup(1, 4, now=16.0) is None  # last used at 5.0
-    assert repr(c) == "Correlator(enb=0, mme=0, tmsi=1, bearer=2)"
+    assert repr(c) == "Correlator(enb=0, mme=0, tmsi=1, bearer=2, ran=0, amf=0, guti=2)"
 
 
 class EagerTable:
