@@ -156,7 +156,9 @@ class GTPv2Decoder:
 
     def _by_tunnel(self, kind: int, teid: int, assoc: Hashable, receiver: Hashable | None,
                    now: float) -> Subscriber | None:
-        ends = [receiver] if receiver is not None else receivers(assoc, kind in TRIGGERED)
+        if receiver is not None:  # (a replay or live capture knows it: one lookup)
+            return self._correlator.tunnel_lookup(receiver, teid, now)
+        ends = receivers(assoc, kind in TRIGGERED)
         found = {self._correlator.tunnel_lookup(end, teid, now) for end in ends}
         found.discard(None)
         return found.pop() if len(found) == 1 else None  # both ends, two subscribers: unknown

@@ -49,6 +49,8 @@ F_NEW_ENB, F_NEW_MME, F_PATH_SWITCH, F_RELEASED, F_NEW_IDS, F_TARGET, F_EMPTY = 
     1 << i for i in range(7))
 _NEW_TUPLE = tuple.__new__  # an S1APRead without the Python-level __new__ of NamedTuple
 _MAX_ASSOCS = 1 << 16  # associations numbered by `attribute` before the numbering restarts
+_PAGING = bytes([0x00, 10])  # initiatingMessage, procedure code id-Paging (§9.3.7)
+_PAGING_MEMO = 4096  # PAGING PDUs remembered (a page reaches each eNB within a moment)
 
 
 def procedure_flags(name: str) -> int:
@@ -91,7 +93,7 @@ class S1APDecoder:
 
     __slots__ = ("_pseudonymize", "_correlator", "_schema", "_nas", "_nas_fast", "_fast",
                  "_plans", "_walk", "_readers", "_names", "_walked", "_careful", "fallback",
-                 "_assocs", "_next_assoc")
+                 "_assocs", "_next_assoc", "_paging", "_seen")
 
     def __init__(self, pseudonymizer: Callable[[str], int], correlator: Correlator,
                  fast: bool = True) -> None:
@@ -117,6 +119,8 @@ class S1APDecoder:
         # (fresh address bytes in every message) is hashed once per message, not per lookup
         self._assocs: dict[Hashable, int] = {}
         self._next_assoc = 0
+        self._paging: dict[bytes, tuple[S1APRead, int]] = {}  # PAGING bytes -> (read, seen)
+        self._seen: int | None = None
 
     @property
     def decoded(self) -> Counter[str]:
@@ -141,8 +145,25 @@ class S1APDecoder:
 
         Pure (the bytes and the key only): the NAS-PDUs and the paging IMSI are read
         and dropped here, so what is returned holds pseudonyms only and may cross
-        process boundaries.
+        process boundaries.  A PAGING goes to every eNB of the tracking areas paged,
+        the same bytes on each association: read once, remembered by its bytes unless
+        it names the subscriber (a pseudonym depends on the key in use).
         """
+        if payload[:2] == _PAGING:
+            memo = self._paging.get(payload)
+            if memo is not None:
+                self._walked[memo[1]] += 1
+                return memo[0]
+            self._seen = None
+            read = self._facts(payload)
+            if read.__class__ is S1APRead and read.subscriber is None and self._seen is not None:
+                if len(self._paging) >= _PAGING_MEMO:
+                    self._paging.clear()
+                self._paging[payload] = (read, self._seen)
+            return read
+        return self._facts(payload)
+
+    def _facts(self, payload: bytes) -> S1APRead | str:
         size = len(payload)
         if size < 4:
             return "bad_asn1"
@@ -173,6 +194,7 @@ class S1APDecoder:
             return read
         seen, enb, mme, source, nas_pdus, plmn, tac, cell, s_tmsi, paging_imsi, bearers = read
         self._walked[seen] += 1
+        self._seen = seen  # (for the PAGING memo: what a repeat counts as read)
         if nas_pdus is None and paging_imsi is None:
             return _NEW_TUPLE(S1APRead, (
                 plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi, bearers, None,

@@ -137,6 +137,25 @@ def test_paging_by_imsi_and_by_s_tmsi(decode: S1APDecoder) -> None:
     assert ev.subscriber == PSEUDONYM(IMSI)
 
 
+def test_a_paging_sent_to_every_enb_is_read_once_and_counted_each_time() -> None:
+    """The PAGING memo: the same bytes on other associations give the same facts (read
+    once, counted as read each time, as without the memo); an IMSI paging is read afresh
+    each time (its pseudonym depends on the key: a ring may have changed it)."""
+    by_tmsi = paging(("s-TMSI", {"mMEC": b"\x01", "m-TMSI": b"\x06\xcb\xda\xff"}), [1, 2])
+    by_imsi = paging(("iMSI", IMSI_TBCD), [5])
+    memo, plain = S1APDecoder(PSEUDONYM, Correlator()), S1APDecoder(PSEUDONYM, Correlator())
+    first = memo.facts(by_tmsi)
+    assert [memo.facts(by_tmsi) for _ in range(3)] == [first] * 3
+    assert memo._paging  # remembered
+    assert first == plain._facts(by_tmsi)  # as read without the memo
+    for _ in range(3):
+        plain._facts(by_tmsi)
+    assert memo.decoded == plain.decoded
+    keys = iter([bytes(range(32)), bytes(range(1, 33))])
+    ring = S1APDecoder(lambda digits: Pseudonymizer(next(keys))(digits), Correlator())
+    assert ring.facts(by_imsi).subscriber != ring.facts(by_imsi).subscriber
+
+
 def test_release_complete_with_user_location(decode: S1APDecoder) -> None:
     decode(initial_ue(7, ATTACH_IMSI), ASSOC, 1, 0.0)
     uli = {"eutran-cgi": {"pLMNidentity": PLMN, "cell-ID": (0x42, 28)},
