@@ -59,3 +59,18 @@ def play_in_ns(ns: str, captures, env: dict) -> None:
     plays = [a for c in captures for a in ("--capture", str(c))]
     subprocess.run(in_ns(ns, "-m", "simulator", "play", "--interface", "span0", "--speed", "0",
                          *plays), check=True, env=env, cwd=ROOT, capture_output=True)
+
+
+def live_played(ns: str, args: list[str], captures, env: dict) -> tuple[int, bytes, bytes]:
+    """Start `collector <args>` (a `live` command line) in `ns`, play `captures` into span0
+    once it captures, SIGTERM it; its (exit code, stdout, stderr)."""
+    live = subprocess.Popen(in_ns(ns, "-m", "collector", *args), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    try:
+        wait_capturing(live)
+        play_in_ns(ns, captures, env)
+        out, err = stop_live(live)
+    finally:
+        if live.poll() is None:
+            live.kill()
+    return live.returncode, out, err

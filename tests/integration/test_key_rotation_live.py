@@ -9,13 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, run
-from tests.integration.conftest import in_ns, play_in_ns, stop_live, wait_capturing
+from tests.integration.conftest import live_played
 from tests.integration.test_live import summary_lines
 from wire.pseudonym import new_key, write_key
 
@@ -36,19 +35,11 @@ def test_live_workers_with_a_key_ring_read_what_replay_reads(netns: str, tmp_pat
     write_key(str(old), new_key())
     write_key(str(new), new_key())
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    live = subprocess.Popen(in_ns(netns, "-m", "collector", "live", "--interface", "probe0",
-                                  "--key-dir", str(keys), "--key-overlap-days", overlap,
-                                  "--dry-run", "--collector-id", "live-ring",
-                                  "--bin-minutes", "5", "--workers", "2"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-    try:
-        wait_capturing(live)
-        play_in_ns(netns, [capture], env)
-        out, err = stop_live(live)
-    finally:
-        if live.poll() is None:
-            live.kill()
-    assert live.returncode == 0, err.decode()[-2000:]
+    code, out, err = live_played(netns, [
+        "live", "--interface", "probe0", "--key-dir", str(keys), "--key-overlap-days", overlap,
+        "--dry-run", "--collector-id", "live-ring", "--bin-minutes", "5", "--workers", "2"],
+        [capture], env)
+    assert code == 0, err.decode()[-2000:]
     assert b"key phase" not in err  # no worker pseudonymised under another phase
     replay = run("collector", "replay", capture, "--key-file", str(new), "--dry-run").stdout
     fields = ("messages", "events", "devices")

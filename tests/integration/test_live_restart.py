@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import ROOT, run
-from tests.integration.conftest import in_ns, play_in_ns, stop_live, wait_capturing
+from tests.integration.conftest import live_played
 from tests.integration.test_live import summary_lines
 from wire.pseudonym import new_key, write_key
 
@@ -45,19 +44,11 @@ def live_run(netns: str, capture: Path, key: Path, workers: int, state: Path | N
     it; its (stdout, stderr)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     extra = ["--state-dir", str(state)] if state is not None else []
-    live = subprocess.Popen(in_ns(netns, "-m", "collector", "--log-level", "debug", "live",
-                                  "--interface", "probe0", "--key-file", str(key), "--dry-run",
-                                  "--collector-id", "live-restart", "--bin-minutes", "5",
-                                  "--workers", str(workers), *extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-    try:
-        wait_capturing(live)
-        play_in_ns(netns, [capture], env)
-        out, err = stop_live(live)
-    finally:
-        if live.poll() is None:
-            live.kill()
-    assert live.returncode == 0, err.decode()[-2000:]
+    code, out, err = live_played(netns, [
+        "--log-level", "debug", "live", "--interface", "probe0", "--key-file", str(key),
+        "--dry-run", "--collector-id", "live-restart", "--bin-minutes", "5", "--workers",
+        str(workers), *extra], [capture], env)
+    assert code == 0, err.decode()[-2000:]
     return out, err
 
 
