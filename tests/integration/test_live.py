@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, free_port, needles, run, scan, tsv_identities
-from tests.integration.conftest import in_ns, play_in_ns, stop_live, wait_capturing
+from tests.integration.conftest import in_ns, live_played
 from wire.pseudonym import new_key, write_key
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
@@ -41,21 +41,15 @@ def test_live_reads_what_replay_reads(netns: str, tmp_path: Path, workers: int) 
     agg = subprocess.Popen(in_ns(netns, "-m", "aggregator", "serve", "--listen",
                                  f"tcp://127.0.0.1:{port}", "--db", str(db)),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-    live = subprocess.Popen(in_ns(netns, "-m", "collector", "live", "--interface", "probe0",
-                                  "--key-file", str(key), "--aggregator",
-                                  f"tcp://127.0.0.1:{port}", "--collector-id", "live-test",
-                                  "--bin-minutes", "5", "--workers", str(workers)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     try:
-        wait_capturing(live)
-        play_in_ns(netns, captures, env)
-        out, err = stop_live(live)
+        code, out, err = live_played(netns, [
+            "live", "--interface", "probe0", "--key-file", str(key), "--aggregator",
+            f"tcp://127.0.0.1:{port}", "--collector-id", "live-test", "--bin-minutes", "5",
+            "--workers", str(workers)], captures, env)
     finally:
-        if live.poll() is None:
-            live.kill()
         agg.send_signal(signal.SIGTERM)
         agg_out, agg_err = agg.communicate(timeout=30)
-    assert live.returncode == 0, err.decode()[-2000:]
+    assert code == 0, err.decode()[-2000:]
     replay = run("collector", "replay", *captures, "--key-file", str(key), "--dry-run").stdout
     keys = ("messages", "events", "devices")
     assert summary_lines(out, *keys) == summary_lines(replay, *keys)
