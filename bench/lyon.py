@@ -32,6 +32,7 @@ from simulator import agents, gcmode, phones, profiles, schedule, signalling, tr
 from simulator import truth_people as people_truth  # noqa: E402
 from simulator.generate import event_windows, write_capture  # noqa: E402
 from simulator.scenario import load, resize  # noqa: E402
+from simulator.visible import VisibleSteps  # noqa: E402
 
 
 class Clock:
@@ -97,8 +98,8 @@ def _run(args: argparse.Namespace, scn, out: Path) -> None:
     _devices, timelines = phones.build(scn, sched, args.seed, subs)
     c.lap("phones (timelines)")
     gcmode.settle()
-    doc = truth.document(scn, timelines, people_truth.from_schedule(sched),
-                         event_windows(scn))
+    sections = people_truth.sections(scn, people_truth.from_schedule(sched),
+                                     event_windows(scn))
     c.lap("truth")
     names, links, writing = Counter(), Counter(), [0.0, 0.0]
 
@@ -111,10 +112,13 @@ def _run(args: argparse.Namespace, scn, out: Path) -> None:
             writing[0] += time.perf_counter() - wall
             writing[1] += time.process_time() - cpu
 
+    seen = VisibleSteps()
     frames = write_capture(str(out / "s1.pcap"), scn, timed(signalling.stream(
-        scn, timelines, args.seed, workers=args.workers)), args.seed)
+        scn, timelines, args.seed, workers=args.workers, seen=seen)), args.seed)
     c.lap("signalling + capture")
     print(f"    of which capture     {writing[0]:9.1f} s wall {writing[1]:9.1f} s CPU")
+    doc = truth.document(scn, timelines, seen.per_phone(scn, len(timelines)), sections)
+    c.lap("operator truth")
     profiles.write(str(out / profiles.FILE), subs)
     c.lap("subscribers.csv")
     size = (out / "s1.pcap").stat().st_size

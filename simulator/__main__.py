@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="no progress bar (there is none anyway when stderr is not a terminal)")
     g.add_argument("--workers", type=_workers, default=1, metavar="N",
                    help="split the phones' signalling over N processes (default 1; the "
-                        "capture differs with N, as with the seed; the truth does not)")
+                        "capture differs with N, as with the seed, and the operator's truth "
+                        "follows it; the truth about persons does not)")
     g.add_argument("--no-templates", action="store_true",
                    help="encode every message with pycrate (slow; for comparisons)")
     y = sub.add_parser("play", help="stream a capture into a network interface, paced by its "

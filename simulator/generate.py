@@ -48,6 +48,7 @@ from simulator.population import rng
 from simulator.procedures import Message
 from simulator.progress import Progress
 from simulator.scenario import Scenario
+from simulator.visible import VisibleSteps
 from wire.reference import AGE_BANDS, Cell, Zone, write_cells, write_census, write_zones
 from wire.report import iso
 
@@ -99,9 +100,11 @@ class Summary:
 def generate(scn: Scenario, out: Path, seed: int, progress: Progress | None = None,
              workers: int = 1) -> Summary:
     """Simulate `scn` with `seed` and write the folder `out` (created if needed); `progress`
-    is told of each phase (agents, truth, signalling and capture by simulated hour, reference
-    files).  Messages are written ten simulated minutes at a time as they are made
-    (`signalling.stream`, its phones split over `workers` processes)."""
+    is told of each phase (agents, truth about persons, signalling and capture by simulated
+    hour, the operator's truth, reference files).  Messages are written ten simulated
+    minutes at a time as they are made (`signalling.stream`, its phones split over
+    `workers` processes); the truth's operator sections follow what the network saw of
+    each phone in that run (`visible`)."""
     with gcmode.bulk():
         return _generate(scn, out, seed, progress, workers)
 
@@ -133,7 +136,8 @@ def _generate(scn: Scenario, out: Path, seed: int, progress: Progress | None, wo
         where, windows = people_truth.from_schedule(sched), event_windows(scn)
         census = scn.city.census
     gcmode.settle()
-    doc = truth.document(scn, timelines, where, windows)
+    people_n, sections = where.n, people_truth.sections(scn, where, windows)
+    del where  # (the persons' truth is made: their whereabouts are not needed any more)
     out.mkdir(parents=True, exist_ok=True)
     progress.phase("signalling (hours)", signalling.hours(scn))
     names: Counter = Counter()
@@ -145,10 +149,14 @@ def _generate(scn: Scenario, out: Path, seed: int, progress: Progress | None, wo
             links.update(m.link for m in chunk)
             yield chunk
 
+    seen = VisibleSteps()
     frames = write_capture(str(out / "s1.pcap"), scn,
                            counted(signalling.stream(scn, timelines, seed, progress=progress,
-                                                     workers=workers)),
+                                                     workers=workers, seen=seen)),
                            seed)
+    progress.phase("operator truth")
+    doc = truth.document(scn, timelines, seen.per_phone(scn, len(timelines)), sections)
+    del seen
     progress.phase("reference files")
     write_cells(str(out / "cells.csv"), reference_cells(scn), created=scn.start)
     write_zones(str(out / "zones.geojson"), reference_zones(scn))
@@ -157,7 +165,7 @@ def _generate(scn: Scenario, out: Path, seed: int, progress: Progress | None, wo
     profiles.write(str(out / profiles.FILE), subscribers)
     (out / "truth.json").write_text(json.dumps(doc, indent=1) + "\n")
     phones_n = len(timelines)
-    summary = Summary(scn.name, seed, scn.start, scn.end, scn.bin_seconds, where.n,
+    summary = Summary(scn.name, seed, scn.start, scn.end, scn.bin_seconds, people_n,
                       phones_n, len(scn.enbs), len(scn.cells), frames,
                       len(doc["cell_presence"]), dict(sorted(names.items())),
                       dict(sorted(links.items())))

@@ -8,7 +8,8 @@ carries the cell when the procedure is a move) and returns the time of
 its last message.  The S11 and S6a messages an S1AP message triggers
 (`mme_peers`) are spread over the gap that follows it; they draw on a
 random generator of their own, so the S1AP messages are the same with
-`core_signalling` on or off.
+`core_signalling` on or off.  Each location-bearing message that shows the
+network a new cell, and each switch-off, is a network-visible step (`visible`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,15 @@ from simulator.procedures_nr import NRProcedures
 from simulator.scenario import CellSpec, Scenario
 from simulator.shards import ONE, Shard
 from simulator.templates import Templates
+from simulator.visible import OFF, VisibleSteps
 
 STREAMS = 4  # SCTP streams per association: 0 for non UE-associated signalling
+# UE-associated S1AP / NGAP messages that carry the UE's TAI and cell (TS 36.413 §9.1.7.1,
+# §9.1.7.3, §9.1.15.3, §9.1.5.8; TS 38.413 the same), and the NAS messages of a switch-off
+_LOCATED = frozenset({"InitialUEMessage", "UplinkNASTransport", "LocationReport",
+                      "PathSwitchRequest"})
+_SWITCH_OFF = frozenset({"DetachRequest", "DeregistrationRequest"})
+_QUIET, _SEEN, _GONE = 0, 1, 2  # what a message shows of its UE's cell (`_what_shows`)
 
 
 def below(r: random.Random, n: int) -> int:
@@ -57,12 +65,13 @@ class Message(NamedTuple):
 class UE:
     """What the network and the phone know of each other during a run (mutable)."""
 
-    __slots__ = ("index", "phone", "cell", "guti", "reg_tac", "registered", "connected",
-                 "enb_ue", "mme_ue", "attached_before", "seq")
+    __slots__ = ("index", "phone", "cell", "shown", "guti", "reg_tac", "registered",
+                 "connected", "enb_ue", "mme_ue", "attached_before", "seq")
 
     def __init__(self, index: int, phone: Phone) -> None:
         self.index, self.phone = index, phone
-        self.cell: CellSpec | None = None
+        self.cell: CellSpec | None = None  # where it camps (idle) or is served
+        self.shown: CellSpec | None = None  # the last cell the network saw (None: off)
         self.guti: nas.Guti | None = None
         self.reg_tac = 0
         self.registered = self.connected = self.attached_before = False
@@ -74,13 +83,19 @@ class Core:
     """The MME and its eNBs; collects the messages of every procedure."""
 
     __slots__ = ("scn", "s1", "nas", "peers", "out", "_r", "_next_enb_ue", "_next_mme_ue",
-                 "_mtmsis", "_ksi", "_enb_ip", "templates", "nr", "_homes", "shard")
+                 "_mtmsis", "_ksi", "_enb_ip", "templates", "nr", "_homes", "shard", "seen",
+                 "_shows", "_cell_index")
 
     def __init__(self, scn: Scenario, r: random.Random, peers_r: random.Random,
-                 templates: Templates | None = None, shard: Shard = ONE) -> None:
+                 templates: Templates | None = None, shard: Shard = ONE,
+                 seen: VisibleSteps | None = None) -> None:
+        """`seen`: where the network-visible steps go (None: not recorded)."""
         templates = templates if templates is not None else Templates()
         self.scn, self.out, self._r, self.templates = scn, [], r, templates
         self.shard = shard  # the residue of the ids it allocates (`shards`)
+        self.seen = seen
+        self._shows: dict[str, int] = {}  # message name -> _QUIET, _SEEN or _GONE
+        self._cell_index = {c: i for i, c in enumerate(scn.cells)}
         self.s1, self.nas = S1APMessages(scn.network, templates), nas.NASMessages(templates)
         self.peers = (MMEPeers(scn.network, peers_r, templates, shard)
                       if scn.network.core_signalling else NoPeers())
@@ -121,8 +136,21 @@ class Core:
 
     def _ue_say(self, t: int, ue: UE, uplink: bool, name: str, payload: bytes,
                 then: list[Exchange] | None = None, link: str = "s1") -> int:
+        shows = self._shows.get(name)
+        if shows is None:
+            shows = self._shows[name] = _what_shows(name)
+        if shows and self.seen is not None:
+            self._seen(t, ue, ue.cell if shows == _SEEN else None)
         stream = 1 + ue.enb_ue % (STREAMS - 1)
         return self._say(t, ue.cell.enb_id, uplink, stream, name, payload, then, link)
+
+    def _seen(self, t: int, ue: UE, cell: CellSpec | None) -> None:
+        """The network sees `ue` in `cell` (None: switching off) at `t` µs: a visible step
+        when that is not what it saw last."""
+        if cell is ue.shown or cell == ue.shown:
+            return
+        ue.shown = cell
+        self.seen.add(ue.index, t, OFF if cell is None else self._cell_index[cell])
 
     def _connect(self, ue: UE, new_mme_id: bool = True) -> None:
         """Allocate the S1AP UE ids of a new connection (only the eNB's on a path switch)."""
@@ -374,6 +402,15 @@ class Core:
 
     def _ip(self, cell: CellSpec) -> str:
         return self._enb_ip[cell.enb_id]
+
+
+def _what_shows(name: str) -> int:
+    """What a UE-associated message ("S1AP[/NAS]" name) shows of the UE's cell: _GONE for a
+    switch-off, _SEEN when it carries the cell, else _QUIET."""
+    ap, _, nas_name = name.partition("/")
+    if nas_name in _SWITCH_OFF:
+        return _GONE
+    return _SEEN if ap in _LOCATED else _QUIET
 
 
 def _ue_ip(ue: UE) -> bytes:

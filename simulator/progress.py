@@ -1,5 +1,5 @@
 """Progress of `simulator generate` on stderr: one bar per phase (agents, truth, signalling
-and capture by simulated hour, reference files), drawn with rich only when stderr is a terminal and not `--quiet`.
+and capture by simulated hour, operator truth, reference files), drawn with rich only when stderr is a terminal and not `--quiet`.
 
 `Progress` is the silent default every phase calls into; `bar()` picks the one to use.
 """

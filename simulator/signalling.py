@@ -1,22 +1,25 @@
 """Phone timelines → the S1AP messages the network exchanges, in time order.
 
 A discrete-event run over all phones at once, so that S1AP UE ids and
-M-TMSIs are allocated in time order as a real MME and eNBs would.  The
-network sees every change of cell at the instant it happens:
+M-TMSIs are allocated in time order as a real MME and eNBs would:
 
 | phone does        | idle                                    | connected                 |
 |-------------------|-----------------------------------------|---------------------------|
 | power-on          | Attach (IMSI first, then the last GUTI) | –                         |
 | arrives on (a domestic visitor) | TAU (active flag) with another MME's GUTI and TA, new GUTI | – |
-| moves, same TA    | Service Request (a short data session)  | Location Report (same eNB) or X2 Path Switch |
-| moves, new TA     | TAU Request, new GUTI, release          | handover, then TAU in the connection |
+| moves, same TA    | nothing: cell reselection (TS 36.304 §5.2.4, 38.304 §5.2.4) | Location Report (same eNB) or X2 Path Switch |
+| moves, new TA (or other RAT) | TAU Request, new GUTI, release | handover, then TAU in the connection |
 | data session      | Service Request (after Paging if MT)    | connection kept longer    |
 | power-off         | Detach Request (switch off) in a new connection | Detach Request in the connection |
 
+An idle phone's moves within its tracking area are silent: the network learns the cell it
+camps on from its next procedure, which starts in that cell.  What the network can see of
+each phone (`visible`) is recorded when the run is given a `VisibleSteps`.
+
 Timers: the connection is released after inactivity (UE Context Release
 Request); T3412 runs while idle and fires a periodic TAU in the current
-cell.  A timer about to fire just before the phone's next action yields
-to that action, which opens a connection anyway.
+cell.  A timer about to fire just before the phone's next procedure yields
+to it, which opens a connection anyway (a silent move is not one).
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ from simulator.progress import Progress
 from simulator.scenario import Scenario
 from simulator.shards import ONE, Shard
 from simulator.templates import Templates
+from simulator.visible import Steps, VisibleSteps
 from simulator.watchdog import Watchdog
 
 US = 1_000_000
 _ATTACH_HOLD = (3, 10)     # seconds connected after an attach
-_MOVE_SESSION = (5, 30)    # seconds of the data session a Service Request on a move opens
 _YIELD = 3 * US            # a timer this close to the next action gives way to it
 _HOUR = 3600 * US
 _CHUNK = 600 * US          # messages are handed on ten simulated minutes at a time
@@ -51,13 +54,15 @@ class _Run:
                  "arriving", "watchdog", "end")
 
     def __init__(self, scn: Scenario, seed: int, templates: Templates | None = None,
-                 shard: Shard = ONE, watchdog: bool = True) -> None:
+                 shard: Shard = ONE, watchdog: bool = True,
+                 seen: VisibleSteps | None = None) -> None:
         """`shard`: the identifiers this run allocates and its random streams (one run of
         a split: `shards`); `watchdog`: add the S6a watchdog's messages (a split run's
-        parent does, over the merged messages)."""
+        parent does, over the merged messages); `seen`: where the network-visible steps
+        go (by the UE's index in this run)."""
         names = () if shard == ONE else (shard.k, shard.stride)
         self.r = rng(seed, "signalling", *names)
-        self.core = Core(scn, self.r, rng(seed, "core-peers", *names), templates, shard)
+        self.core = Core(scn, self.r, rng(seed, "core-peers", *names), templates, shard, seen)
         self.agenda: list = []
         self.ues: list[UE] = []
         # each UE's steps and sessions in time order, the next one's index, the place of its
@@ -193,14 +198,12 @@ class _Run:
             end = core.handover(t, ue, step.cell)
             if not ue.connected:  # released into the other RAT: idle there
                 self.timer(end + core.periodic(ue) * US, i, "periodic")
-        elif step.cell.tac != ue.reg_tac:
+        elif _silent(ue, step):  # idle reselection: the pending periodic timer runs on
+            ue.cell = step.cell
+        else:  # a new TA, or the other RAT (an inter-system change registers there)
             ue.cell = step.cell
             end = core.tau(t, ue, periodic=False)
             self.timer(end + core.periodic(ue) * US, i, "periodic")
-        else:
-            ue.cell = step.cell
-            end = core.service(t, ue, paged=False)
-            self.timer(end + self.r.randint(*_MOVE_SESSION) * US, i, "release")
 
     def on_session(self, t: int, i: int, s: Session) -> None:
         ue = self.ues[i]
@@ -217,8 +220,11 @@ class _Run:
         if gen != self.gen[i] or not ue.registered:
             return
         k, plan = self.pos[i], self.plans[i]
-        nxt = plan[k].t * US if k < len(plan) else None
-        near = nxt is not None and nxt - t < _YIELD
+        item = plan[k] if k < len(plan) else None
+        nxt = item.t * US if item is not None else None
+        # the next item starts a procedure within _YIELD (an idle silent move does not)
+        near = nxt is not None and nxt - t < _YIELD and (
+            ue.connected or not isinstance(item, Step) or not _silent(ue, item))
         if kind == "release" and ue.connected:
             if near:  # stay connected through the next action
                 self.timer(nxt + self.r.randint(*_ATTACH_HOLD) * US, i, "release")
@@ -228,6 +234,13 @@ class _Run:
         elif kind == "periodic" and not ue.connected and not near:
             end = core.tau(t, ue, periodic=True)
             self.timer(end + core.periodic(ue) * US, i, "periodic")
+
+
+def _silent(ue: UE, step: Step) -> bool:
+    """An idle registered phone's move that the network does not see: to a cell of the
+    same RAT in the tracking area it is registered in."""
+    return (step.cell is not None and step.cell.tac == ue.reg_tac
+            and step.cell.rat == ue.cell.rat)
 
 
 def hours(scn: Scenario) -> int:
@@ -246,33 +259,48 @@ def simulate(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
 
 def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
            templates: Templates | None = None, progress: Progress | None = None,
-           workers: int = 1) -> Iterator[list[Message]]:
+           workers: int = 1, seen: VisibleSteps | None = None) -> Iterator[list[Message]]:
     """The messages of `simulate`, in the same order, ten simulated minutes at a time:
     memory holds that much of them, not the run's.  `workers` > 1: the phones are split
-    over that many processes (`split`; another capture, as deterministic)."""
+    over that many processes (`split`; another capture, as deterministic).  `seen`, when
+    given, holds every phone's network-visible steps (by its index in `timelines`) once the
+    stream is exhausted."""
     if workers > 1:
         from simulator import split
 
-        yield from split.stream(scn, timelines, seed, workers, templates, progress)
+        yield from split.stream(scn, timelines, seed, workers, templates, progress, seen)
         return
-    run = _prepared(scn, timelines, seed, templates, ONE, watchdog=True)
+    run = _prepared(scn, timelines, seed, templates, ONE, watchdog=True, seen=seen)
     # no procedure left running past the end
     yield from run.chunks(scn.end * US - US, progress, scn.start * US)
 
 
+def visible(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, workers: int = 1
+            ) -> list[Steps]:
+    """Each phone's network-visible steps in the run of `stream` with these arguments (the
+    run made again, its messages dropped): what `simulator generate` counts in the truth's
+    operator sections."""
+    seen = VisibleSteps()
+    for _chunk in stream(scn, timelines, seed, workers=workers, seen=seen):
+        pass
+    return list(seen.per_phone(scn, len(timelines)))
+
+
 def run_shard(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, shard: Shard,
-              templates: Templates | None = None
+              templates: Templates | None = None, seen: VisibleSteps | None = None
               ) -> Iterator[tuple[int, list[Message], bool]]:
     """The periods (`_Run.periods`) of one shard of a split run, without the watchdog (the
-    parent adds it over the merged messages); shard 0 sets the eNBs up."""
-    run = _prepared(scn, timelines, seed, templates, shard, watchdog=False)
+    parent adds it over the merged messages); shard 0 sets the eNBs up.  `seen`: as
+    `stream`'s, by the UE's index in this shard."""
+    run = _prepared(scn, timelines, seed, templates, shard, watchdog=False, seen=seen)
     yield from run.periods(scn.end * US - US, scn.start * US)
 
 
 def _prepared(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int,
-              templates: Templates | None, shard: Shard, watchdog: bool) -> _Run:
+              templates: Templates | None, shard: Shard, watchdog: bool,
+              seen: VisibleSteps | None) -> _Run:
     """A run of `timelines` ready to start: the eNBs set up by the first (or only) shard."""
-    run = _Run(scn, seed, templates, shard, watchdog)
+    run = _Run(scn, seed, templates, shard, watchdog, seen)
     if shard.k == 0:
         run.core.s1_setup(scn.start * US)
     for tl in timelines:

@@ -5,8 +5,10 @@ scenario and timelines are inherited, not pickled) and sends its messages, ten s
 minutes at a time, as columns (one list per `Message` field: pickling a few long lists
 costs a fraction of pickling millions of named tuples).  The parent merges each period's
 lists by time (stable: shard order on ties), adds the Diameter watchdog over the merged
-S6a traffic and yields the lists as `signalling.stream` does.  The output is
-deterministic for a seed and a number of workers; the truth does not depend on either.
+S6a traffic and yields the lists as `signalling.stream` does.  At its end each shard sends
+its phones' network-visible steps (`visible`, three columns), which the parent merges
+under the phones' indexes in the whole run.  The output is deterministic for a seed and a
+number of workers; the truth about persons does not depend on either.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ from simulator.progress import Progress
 from simulator.scenario import Scenario
 from simulator.shards import Shard, parent, plan
 from simulator.templates import Templates
+from simulator.visible import VisibleSteps
 from simulator.watchdog import Watchdog
 
 
 def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, workers: int,
-           templates: Templates | None = None, progress: Progress | None = None
-           ) -> Iterator[list[Message]]:
+           templates: Templates | None = None, progress: Progress | None = None,
+           seen: VisibleSteps | None = None) -> Iterator[list[Message]]:
     """The messages of the run split over `workers` processes, in time order, a period at
-    a time (`progress` advances by simulated hour)."""
+    a time (`progress` advances by simulated hour); `seen` gets the shards' visible steps
+    at the end."""
     ctx = multiprocessing.get_context("fork")
     frozen = gc.get_freeze_count()
     gc.freeze()  # the children do not copy the inherited objects by collecting them
@@ -43,7 +47,8 @@ def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, worke
         for shard in plan(workers):
             recv, send = ctx.Pipe(duplex=False)
             p = ctx.Process(target=_shard, name=f"simulator-shard-{shard.k}", daemon=True,
-                            args=(scn, timelines, seed, shard, workers, templates, send))
+                            args=(scn, timelines, seed, shard, workers, templates, send,
+                                  seen is not None))
             p.start()
             send.close()
             procs.append(p)
@@ -62,6 +67,10 @@ def stream(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, worke
             if any(x is None for x in parts) or len({x[0] for x in parts}) != 1:
                 raise RuntimeError("simulator: the shards' periods differ")
             until, _, hour = parts[0]
+            if until is None:  # the last word of every shard: its visible steps
+                for shard, (_, columns, _) in zip(plan(workers), parts, strict=True):
+                    seen.extend(columns, shard.k, workers)
+                continue
             ready = _merge([cols for _, cols, _ in parts])
             if watchdog is not None:
                 ready = watchdog.fill(ready, until)
@@ -104,14 +113,19 @@ def _merge(columns: list[tuple]) -> list[Message]:
 
 
 def _shard(scn: Scenario, timelines: tuple[PhoneTimeline, ...], seed: int, shard: Shard,
-           workers: int, templates: Templates | None, conn: Connection) -> None:
+           workers: int, templates: Templates | None, conn: Connection, visible: bool
+           ) -> None:
     """One shard's run (in its own process): phones `shard.k`, `shard.k + workers`, ...;
     the first shard also sets the eNBs up.  Sends (until, columns, hour ended) per
-    period."""
+    period, then with `visible` (None, the visible steps' columns, False)."""
     from simulator.signalling import run_shard  # the parent imported it already: no cycle
 
+    seen = VisibleSteps() if visible else None
     for until, chunk, hour in run_shard(scn, timelines[shard.k::workers], seed, shard,
-                                        templates):
+                                        templates, seen):
         cols = tuple(zip(*chunk, strict=True)) if chunk else ()
         conn.send_bytes(pickle.dumps((until, cols, hour), protocol=pickle.HIGHEST_PROTOCOL))
+    if seen is not None:
+        conn.send_bytes(pickle.dumps((None, seen.columns(), False),
+                                     protocol=pickle.HIGHEST_PROTOCOL))
     conn.close()

@@ -8,7 +8,9 @@ a JSON object of this shape (sections grow issue by issue):
                         "seconds": 900, "devices": 3}, ...]}
 
 `cell_presence` counts devices of the operator present in a cell during a bin
-(before extrapolation): the report from tallies, the truth from the agents.
+(before extrapolation): the report from tallies, the truth from what the operator's
+network can see of its phones (the cell of each one's last location-bearing message: an
+idle phone reselects silently, so not always the cell it is in; simulator/visible.py).
 
 `zone_devices` counts the distinct devices of the operator present (by the same
 rule, in at least one bin) in a zone's cells over a period [start, end), with

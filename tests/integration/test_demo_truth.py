@@ -5,8 +5,12 @@ time: through the `collector replay` command into a real `aggregator serve` (deb
 spool: what the privacy scan reads, and the stored tallies), and in this process through an
 `EdgePipeline` (so the per-device home can be read by slot: the simulated IMSIs are hashed
 with the test's key here, which only a test may do).  The person-level truth comes from the
-simulator's own agents and phone timelines (rebuilt from the seed), the oracle being the
-simulator's presence rule (`simulator.truth.on_time` / `present_cell`), never collector code.
+simulator's own agents and phone timelines (rebuilt from the seed); what the network could
+see of each phone (idle phones reselect cells silently: the network learns the cell at the
+next procedure) comes from the simulator's run made again here with the same seed and
+workers (`simulator.signalling.visible`), never from the collector; the oracle is the
+simulator's presence rule over those steps (`simulator.truth.on_time` / `present_cell`),
+never collector code.
 
 M2M modules: the demo's module TACs are not in the collector's built-in list and the
 behaviour rule needs a whole quiet day (the modules attach on the first day and the second
@@ -53,6 +57,7 @@ class Demo:
     db: Path                # the aggregator's database (from the command-line run)
     blobs: dict[str, bytes]  # everything the command-line collector and aggregator wrote
     pseudo: Pseudonymizer
+    visible: dict  # id(timeline) -> its network-visible steps [(µs, cell or None)]
     bins: dict = field(default_factory=dict)  # phone_bins of each timeline, once
 
 
@@ -77,7 +82,7 @@ def _replay_in_process(sim: Path, key: Path):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Demo:
-    from simulator import agents, phones, scenario, schedule
+    from simulator import agents, phones, scenario, schedule, signalling
 
     work = tmp_path_factory.mktemp("demo")
     sim, key, db = work / "sim", work / "collector.key", work / "agg.duckdb"
@@ -111,21 +116,25 @@ def demo(tmp_path_factory) -> Demo:
     scn = scenario.load("demo")
     sched = schedule.plan(scn, agents.build(scn, SEED), SEED)
     persons, timelines = phones.build(scn, sched, SEED)
+    visible = signalling.visible(scn, timelines, SEED, workers=2)  # as generated above
     truth = json.loads((sim / "truth.json").read_text())
     return Demo(sim, work, truth, scn, persons, timelines, pipe, batches, db, blobs,
-                Pseudonymizer(load_key(str(key))))
+                Pseudonymizer(load_key(str(key))),
+                {id(tl): steps for tl, steps in zip(timelines, visible, strict=True)})
 
 
 # -- the oracle: each phone's cell per bin by the simulator's rule ----------------------------
 
 def phone_bins(demo: Demo, tl) -> dict[int, object]:
-    """{bin start: cell} where the phone is present (simulator.truth's rule)."""
+    """{bin start: cell} where the phone is present (simulator.truth's rule over what the
+    network saw of it)."""
     from simulator.truth import on_time, present_cell
 
     if id(tl) in demo.bins:
         return demo.bins[id(tl)]
     out = demo.bins[id(tl)] = {}
-    for start, cells in on_time(tl.steps, demo.scn.end, demo.scn.bin_seconds).items():
+    for start, cells in on_time(demo.visible[id(tl)], demo.scn.end,
+                                demo.scn.bin_seconds).items():
         cell = present_cell(cells)
         if cell is not None:
             out[start] = cell
@@ -189,6 +198,24 @@ def test_presence_per_cell_bin_equals_the_truth(demo):
         stored = Counter({(r.start, r.plmn, r.tac, r.cell): r.devices
                           for r in store.cell_presence()})
     assert stored == want
+
+
+def test_the_network_sees_idle_moves_late(demo):
+    """The truth held to the collector above is the network's view, not the phones' true
+    cells: idle moves within a tracking area are seen at the next procedure, so many phones'
+    bins differ from those of their true steps (a truth made from the true steps would fail
+    the exact test above), while the bins present are the same (the phone is on alike)."""
+    from simulator.truth import on_time, present_cell
+
+    differ = 0
+    for tl in demo.timelines:
+        true = {start: present_cell(cells) for start, cells in on_time(
+            [(s.t * 1_000_000, s.cell) for s in tl.steps], demo.scn.end,
+            demo.scn.bin_seconds).items()}
+        seen = phone_bins(demo, tl)
+        assert seen.keys() == {b for b, cell in true.items() if cell is not None}
+        differ += seen != true
+    assert differ >= 100, differ
 
 
 def test_hll_union_counts_the_operator_subscribers(demo):

@@ -22,7 +22,8 @@ def test_phases_and_hours(tmp_path, tiny):
     rec = Recorder()
     summary = generate(tiny, tmp_path, 7, rec)
     names = [p[0] for p in rec.phases]
-    assert names == ["agents", "truth", "signalling (hours)", "reference files"]
+    assert names == ["agents", "truth", "signalling (hours)", "operator truth",
+                     "reference files"]
     by = {p[0]: p for p in rec.phases}
     hours = signalling.hours(tiny)
     assert hours == 3 and by["signalling (hours)"][1] == hours

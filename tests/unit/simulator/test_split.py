@@ -18,6 +18,7 @@ from simulator import mobility, population, signalling
 from simulator.generate import generate
 from simulator.scenario import load, resize
 from simulator.shards import ONE, Shard, parent, plan
+from tests.unit.simulator._capture import changes, observe
 from tests.unit.simulator.conftest import SEED
 from tests.unit.simulator.test_progress import Recorder
 
@@ -68,6 +69,17 @@ def test_the_split_stream_is_sorted_deterministic_and_signals_the_same_power_cyc
     count2 = Counter(m.name for m in two if m.name in names)
     assert count1 == count2 and count1["InitialUEMessage/AttachRequest"] >= 10
     assert count2["S1SetupRequest"] == len(tiny.enbs)  # by the first shard only
+
+
+def test_the_split_capture_shows_its_visible_steps(tmp_path, tiny):
+    """The shards' network-visible steps, merged under the phones' indexes in the whole run,
+    are what the split capture shows (followed with pycrate, `_capture`)."""
+    timelines = _timelines(tiny)
+    generate(tiny, tmp_path, SEED, workers=2)
+    visible = signalling.visible(tiny, timelines, SEED, workers=2)
+    want = {tl.person.phone.imsi: [(t, c.eci if c else None) for t, c in steps]
+            for tl, steps in zip(timelines, visible, strict=True)}
+    assert changes(observe(tmp_path / "s1.pcap", tiny.network.mme_ip)) == want
 
 
 def test_progress_counts_the_hours_with_workers(tmp_path, tiny):

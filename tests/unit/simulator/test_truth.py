@@ -1,27 +1,34 @@
-"""The truth rule on hand-made timelines; expected values are worked out by hand below
-(most on-time in the bin wins, ties to the cell entered first, zero on-time is absent)."""
+"""The truth rule on hand-made network-visible steps (µs); expected values are worked out by
+hand below (most on-time in the bin wins, ties to the cell entered first, zero on-time is
+absent, on-time counted to the microsecond)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.mobility import PhoneTimeline, Step
+from simulator.mobility import PhoneTimeline
 from simulator.population import Person, Phone
 from simulator.scenario import CellSpec, load
 from simulator.truth import document, on_time, presence
 from wire.report import parse_iso
 
 T0 = parse_iso("2026-12-08T17:00:00Z")  # a multiple of 900
+US = 1_000_000
 # B has a larger ECI than A, so a tie won by B cannot come from sorting by cell id
 A = CellSpec(4101, 1, 1, "bellecour", 4.83, 45.76, 0)
 B = CellSpec(4101, 2, 1, "terreaux", 4.83, 45.76, 120)
 C = CellSpec(4203, 1, 2, "tete-d-or", 4.85, 45.77, 40)
 
 
-def _phone(i: int, *steps: tuple[int, CellSpec | None]) -> PhoneTimeline:
+def _phone(i: int, *steps: tuple[int, CellSpec | None]) -> list:
+    """A phone's visible steps, (µs, cell), from (seconds after T0, cell)."""
+    return [((T0 + t) * US, c) for t, c in steps]
+
+
+def _timeline(i: int) -> PhoneTimeline:
     person = Person(i, "bellecour", Phone(f"00101000000000{i}", "3520990000000001", False))
-    return PhoneTimeline(person, tuple(Step(T0 + t, c) for t, c in steps), ())
+    return PhoneTimeline(person, (), ())
 
 
 # P: on at 100 in A, B at 500, A again at 800, C at 1000, off at 2000.
@@ -51,14 +58,31 @@ def test_presence_by_hand():
 
 
 def test_on_time_by_hand_keeps_the_order_cells_were_entered():
-    got = on_time(P.steps, END, 900)
-    assert got == {T0: {A: 500, B: 300}, T0 + 900: {A: 100, C: 800}, T0 + 1800: {C: 200}}
+    got = on_time(P, END, 900)
+    assert got == {T0: {A: 500 * US, B: 300 * US}, T0 + 900: {A: 100 * US, C: 800 * US},
+                   T0 + 1800: {C: 200 * US}}
     assert list(got[T0]) == [A, B]
 
 
 def test_the_end_of_the_scenario_cuts_the_last_bin():
     # R until a 10-minute end: bin 2700 holds 2700-3000 only, still present in A
-    assert on_time(R.steps, T0 + 3000, 900)[T0 + 2700] == {A: 300}
+    assert on_time(R, T0 + 3000, 900)[T0 + 2700] == {A: 300 * US}
+
+
+def test_on_time_counts_microseconds():
+    """Steps at any microsecond (a periodic TAU's, a paging response's).  Bin 0: A 0 to
+    449.999999 s, B to 899.999999 s (450 s), A for the last µs: 449.999999 s + 1 µs = 450 s,
+    a tie, A entered first."""
+    s = [(T0 * US, A), ((T0 + 450) * US - 1, B), ((T0 + 900) * US - 1, A)]
+    got = on_time(s, T0 + 900, 900)
+    assert got == {T0: {A: 450 * US, B: 450 * US}}
+    assert presence([s], T0 + 900, 900) == {(T0, A): 1}
+    # one microsecond more in B: B
+    s = [(T0 * US, A), ((T0 + 450) * US - 1, B), (T0 * US + 900 * US, A)]
+    assert presence([s], T0 + 900, 900) == {(T0, B): 1}
+    # a switch-off 1 µs after a bin boundary still leaves that bin present
+    s = [((T0 + 100) * US, C), ((T0 + 900) * US + 1, None)]
+    assert on_time(s, T0 + 1800, 900) == {T0: {C: 800 * US}, T0 + 900: {C: 1}}
 
 
 def test_a_phone_straddling_a_boundary_counts_in_both_bins():
@@ -69,7 +93,7 @@ def test_a_phone_straddling_a_boundary_counts_in_both_bins():
 
 def test_document_rows():
     tiny = load("tiny")  # starts at T0, ends 3 h later: P, Q and R fit in its first hour
-    doc = document(tiny, [P, Q, R])
+    doc = document(tiny, [_timeline(1), _timeline(2), _timeline(3)], [P, Q, R])
     assert doc["schema"] == "cellcensus.report/1"
     assert doc["cell_presence"][0] == {"plmn": "00101", "tac": 1, "cell": 4101 << 8 | 1,
                                        "start": "2026-12-08T17:00:00Z", "seconds": 900,
@@ -85,15 +109,15 @@ def test_document_rows():
                 min_size=1, max_size=8, unique_by=lambda x: x[0]))
 def test_on_time_equals_a_second_by_second_count(raw):
     """Oracle: walk every second of the hour and add it to the cell the phone is in."""
-    steps = [Step(T0 + t, c) for t, c in sorted(raw)]
+    steps = [((T0 + t) * US, c) for t, c in sorted(raw)]
     want: dict[int, dict] = {}
     for sec in range(T0, T0 + 3000):
         cell = None
-        for s in steps:
-            if s.t <= sec:
-                cell = s.cell
+        for t, c in steps:
+            if t <= sec * US:
+                cell = c
         if cell is not None:
             b = sec - sec % 300
             want.setdefault(b, {}).setdefault(cell, 0)
-            want[b][cell] += 1
+            want[b][cell] += US
     assert on_time(steps, T0 + 3000, 300) == want
