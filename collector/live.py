@@ -21,6 +21,7 @@ from wire.pseudonym import Pseudonymizer
 
 log = logging.getLogger("collector")
 POLL_SECONDS = 0.5
+DRAIN_SECONDS = 2.0  # at a stop, what the socket holds is read for at most this long
 
 
 class StopSignals:
@@ -70,11 +71,22 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
         ready()
     try:
         with StopSignals() as stop:
-            while not stop.requested and (deadline is None or time.monotonic() < deadline):
-                for frame_no, ts, linktype, data in capture.poll(POLL_SECONDS):
+            drain_until = None
+            while True:
+                # stopping: what the socket already holds is read (a busy link: for at most
+                # DRAIN_SECONDS), then the run ends
+                stopping = stop.requested or (deadline is not None
+                                              and time.monotonic() >= deadline)
+                if stopping and drain_until is None:
+                    drain_until = time.monotonic() + DRAIN_SECONDS
+                read = 0
+                for frame_no, ts, linktype, data in capture.poll(0 if stopping else POLL_SECONDS):
+                    read += 1
                     counters.frames += 1
                     for msg in framer(linktype, data, ts):
                         ship(pipe.feed(frame_no, ts, msg))
+                if stopping and (not read or time.monotonic() >= drain_until):
+                    break
                 ship(pipe.tick(time.time()))
                 count_kernel_drops(capture, counters)
                 if state is not None and state.due(time.monotonic()):
