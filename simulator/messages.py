@@ -25,7 +25,8 @@ _SEC_CAPS = {"encryptionAlgorithms": (0xE000, 16), "integrityProtectionAlgorithm
 
 
 def sgw_s1u_teid(mme_id: int) -> int:
-    """The S-GW's S1-U TEID of the default bearer of a connection (fixed but valid)."""
+    """The S-GW's S1-U TEID of the default bearer of a session created while the UE held
+    MME-UE-S1AP-ID `mme_id` (kept by the UE for the session's life)."""
     return mme_id | 0x1000000
 
 
@@ -164,12 +165,13 @@ class S1APMessages:
             ("id-NAS-PDU", nas), ("id-EUTRAN-CGI", self._cgi(eci)), ("id-TAI", self._tai(tac))])
 
     # §9.1.4.1 / §9.1.4.2 initial context setup
-    def initial_context_setup_request(self, mme_id: int, enb_id: int, nas: bytes | None,
-                                      key: int) -> bytes:
-        """Initial Context Setup Request for the default bearer, with `nas` inside when given."""
+    def initial_context_setup_request(self, mme_id: int, enb_id: int, sgw_teid: int,
+                                      nas: bytes | None, key: int) -> bytes:
+        """Initial Context Setup Request for the default bearer (the S-GW's S1-U TEID
+        `sgw_teid`), with `nas` inside when given."""
         if nas is None:
-            return self._t(self._k["icsq"], (), (mme_id, enb_id, sgw_s1u_teid(mme_id), key))
-        return self._t(self._k["icsq_nas"], (), (mme_id, enb_id, sgw_s1u_teid(mme_id), nas, key))
+            return self._t(self._k["icsq"], (), (mme_id, enb_id, sgw_teid, key))
+        return self._t(self._k["icsq_nas"], (), (mme_id, enb_id, sgw_teid, nas, key))
 
     def _enc_ics_request(self, mme_id: int, enb_id: int, teid: int, *nas_key) -> bytes:
         nas, key = nas_key if len(nas_key) == 2 else (None, nas_key[0])

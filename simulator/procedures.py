@@ -66,7 +66,7 @@ class UE:
     """What the network and the phone know of each other during a run (mutable)."""
 
     __slots__ = ("index", "phone", "cell", "shown", "guti", "reg_tac", "registered",
-                 "connected", "enb_ue", "mme_ue", "attached_before", "seq")
+                 "connected", "enb_ue", "mme_ue", "attached_before", "seq", "sgw_u")
 
     def __init__(self, index: int, phone: Phone) -> None:
         self.index, self.phone = index, phone
@@ -77,6 +77,9 @@ class UE:
         self.registered = self.connected = self.attached_before = False
         self.enb_ue = self.mme_ue = 0
         self.seq = 0
+        # the S-GW's S1-U TEID of the default bearer: allocated with the session, kept while
+        # the phone is idle (Release Access Bearers frees the eNB's end only, TS 23.401)
+        self.sgw_u = 0
 
 
 class Core:
@@ -204,9 +207,10 @@ class Core:
         asks_imeisv = phone.reports_imeisv and not ue.attached_before
         # S6a authentication, then (after the IMEISV, which the MEI IE needs) the session
         then = peers.authenticate(ue.index, phone.imsi)
+        ue.sgw_u = sgw_s1u_teid(ue.mme_ue)
         session = [] if asks_imeisv else peers.create_session(
             ue.index, phone.imsi, phone.msisdn, phone.imeisv if phone.reports_imeisv else None,
-            cell, ue_ip, sgw_s1u_teid(ue.mme_ue))
+            cell, ue_ip, ue.sgw_u)
         t = self._ue_say(t, ue, True, "InitialUEMessage/AttachRequest", s1.initial_ue_message(
             ue.enb_ue, self.nas.attach_request(ident), cell, "mo-Signalling", mtmsi),
             then + session)
@@ -217,7 +221,7 @@ class Core:
             t = self._ue_say(t, ue, True, "UplinkNASTransport/IdentityResponse", s1.uplink_nas(
                 ue.mme_ue, ue.enb_ue, self.nas.identity_response_imeisv(phone.imeisv), cell),
                 peers.create_session(ue.index, phone.imsi, phone.msisdn, phone.imeisv, cell,
-                                     ue_ip, sgw_s1u_teid(ue.mme_ue)))
+                                     ue_ip, ue.sgw_u))
         ue.guti, ue.reg_tac = self._new_guti(ue.guti), cell.tac
         accept = self.nas.attach_accept(ue.guti, [cell.tac], self.scn.network.t3412, ue_ip)
         t = self._context_setup(t, ue, "InitialContextSetupRequest/AttachAccept", accept)
@@ -243,9 +247,10 @@ class Core:
         self._connect(ue)
         s1, cell, phone, peers = self.s1, ue.cell, ue.phone, self.peers
         ue_ip = _ue_ip(ue)
+        ue.sgw_u = sgw_s1u_teid(ue.mme_ue)
         then = peers.create_session(ue.index, phone.imsi, phone.msisdn,
                                     phone.imeisv if phone.reports_imeisv else None, cell, ue_ip,
-                                    sgw_s1u_teid(ue.mme_ue), initial=False)
+                                    ue.sgw_u, initial=False)
         t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
                          s1.initial_ue_message(ue.enb_ue, self.nas.tau_request(
                              old, old_tac, False, self._ksi), cell, "mo-Signalling"), then)
@@ -389,8 +394,10 @@ class Core:
         """Initial Context Setup Request (`name`, carrying `nas_pdu` if any) and Response,
         whose user-plane address the MME hands on to the S-GW (Modify Bearer)."""
         s1 = self.s1
+        if not ue.sgw_u:  # a session made in NR (N26): its S1-U end allocated now
+            ue.sgw_u = sgw_s1u_teid(ue.mme_ue)
         t = self._ue_say(t, ue, False, name, s1.initial_context_setup_request(
-            ue.mme_ue, ue.enb_ue, nas_pdu, self._r.getrandbits(256)))
+            ue.mme_ue, ue.enb_ue, ue.sgw_u, nas_pdu, self._r.getrandbits(256)))
         return self._ue_say(t, ue, True, "InitialContextSetupResponse",
                             s1.initial_context_setup_response(ue.mme_ue, ue.enb_ue,
                                                               self._ip(ue.cell)),
