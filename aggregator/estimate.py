@@ -18,7 +18,8 @@ Non-resident weights are models: their relative error `Basis.visitor_rse` widens
 
 A zone-hour's devices are the mean over the hour's bins of the zone's devices per bin (its
 cells summed), per segment, less the unknown-home devices taken for residents whose home is
-not detected (`_undetected_share`); a zone's visitors over [start, end) are HLL unions of its
+not detected (`presence.undetected_shares`, from the distinct devices of the day's quietest
+hour); a zone's visitors over [start, end) are HLL unions of its
 cells' sketches of those hours, per segment, each device counted once (`_distinct_rest`),
 less the same share of undetected residents (`less_undetected`).
 Each figure keeps `raw_devices` (devices before any expansion) for publish.suppress, which
@@ -205,7 +206,7 @@ def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
     foreign country and the non-foreign rest (`country` REST), so that total = Σ parts for
     the rule against suppression by difference.  `shares` ({UTC day: r},
     presence.undetected_shares): unknown-home devices per homed device that are residents
-    whose home is not detected; the mean r of the period's days times its homed devices is
+    whose home is not detected; the least r of the period's days times its homed devices is
     taken off its unknown-home devices (as for presence), as the home weights already stand
     for those residents."""
     group_of = {k: z for k, z in zone_of.items() if zones is None or z in zones}
@@ -231,11 +232,14 @@ def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
 
 
 def _period_share(shares: Mapping[int, float] | None, lo: int, hi: int) -> float:
-    """The mean undetected-resident share of the UTC days [lo, hi) touches (0: none)."""
+    """The least undetected-resident share of the UTC days [lo, hi) touches (0: none).  A
+    device homed on any day of the period counts once, with its home's weight
+    (`_distinct_rest`), so only the residents undetected on every day are left among the
+    unknown-home devices: no more than on the day with the fewest."""
     if not shares:
         return 0.0
     found = [shares[d] for d in range(lo - lo % DAY, hi, DAY) if d in shares]
-    return sum(found) / len(found) if found else 0.0
+    return min(found, default=0.0)
 
 
 def _distinct_rest(by_segment: Mapping[str, float], homed, domestic) -> dict[str, float]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from aggregator.estimate import DAY, HOUR, Weights, figure, is_foreign, less_undetected
 from aggregator.extrapolate import _floor
+from aggregator.uniques import unique_by_group
 
 
 def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
@@ -18,12 +19,11 @@ def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
                      end: int | None = None, zones: set[str] | None = None) -> list[dict]:
     """People per zone and hour (hours starting in [start, end)): the hour's devices by
     segment are the mean over its bins (those with any row in the store) of the zone's
-    devices per bin, less the unknown-home residents (`_undetected_share`), then weighted by
+    devices per bin, less the unknown-home residents (`undetected_shares`), then weighted by
     `weights_at(hour)` calibrated to the residents present that hour (`Weights.calibrated`;
     both counted over every cell and every hour of the day, whatever the filters)."""
     sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     homes: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    unknown: dict[int, float] = defaultdict(float)
     bins: dict[int, set[int]] = defaultdict(set)
     lo = None if start is None else start - start % DAY
     hi = None if end is None else end - end % DAY + DAY
@@ -32,13 +32,11 @@ def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
         bins[hour].add(bin_start)
         if segment.startswith("home:"):
             homes[hour][segment[5:]] += devices
-        elif not is_foreign(segment):
-            unknown[hour] += devices
         zone = zone_of.get((plmn, cell))
         inside = (start is None or hour >= start) and (end is None or hour < end)
         if inside and zone is not None and (zones is None or zone in zones):
             sums[(zone, hour)][segment] += devices
-    share = _undetected_share(homes, unknown)
+    share = undetected_shares(store, start, end)
     out, hourly = [], {}
     for (zone, hour), by_segment in sorted(sums.items()):
         n_bins = len(bins[hour])
@@ -55,33 +53,36 @@ def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
     return out
 
 
-def _undetected_share(homes: Mapping[int, Mapping[str, float]],
-                      unknown: Mapping[int, float]) -> dict[int, float]:
-    """{UTC day: r}, r = the least ratio, over the day's hours, of domestic devices of unknown
-    home to devices of a detected home present (all cells): at that quiet hour (before the
-    visitors arrive, or at night) the unknown ones are taken for residents whose home is not
-    detected yet, already stood for by the calibrated home weights."""
+def _undetected_share(homed: Mapping[int, float], unknown: Mapping[int, float]
+                      ) -> dict[int, float]:
+    """{UTC day: r}, r = the least ratio, over the day's hours, of the distinct domestic
+    devices of unknown home to the distinct devices of a detected home seen in that hour
+    (all cells): at that quiet hour (before the visitors arrive, or at night) the unknown
+    ones are taken for residents whose home is not detected yet, already stood for by the
+    calibrated home weights.  Distinct devices of the hour, not the mean over its bins: a
+    phone switched on during the hour (night-off phones in the morning) is a resident
+    present for the rest of the day, and counting it by its minutes made r too small."""
     out: dict[int, float] = {}
-    for hour, by_home in homes.items():
-        present = sum(by_home.values())
-        if present >= 1.0:
+    for hour, n in homed.items():
+        if n >= 1.0:
             day = hour - hour % DAY
-            out[day] = min(out.get(day, math.inf), unknown.get(hour, 0.0) / present)
+            out[day] = min(out.get(day, math.inf), unknown.get(hour, 0.0) / n)
     return out
 
 
 def undetected_shares(store, start: int | None = None, end: int | None = None
                       ) -> dict[int, float]:
-    """{UTC day: r} of `_undetected_share` over the store's presence rows of the days of
-    [start, end) (all of them when None), every cell: for the visitors figures."""
-    homes: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    unknown: dict[int, float] = defaultdict(float)
+    """{UTC day: r} of `_undetected_share` over the store's sketches of the days of
+    [start, end) (all of them when None), every cell: the distinct homed and unknown-home
+    devices of each hour are HLL unions."""
     lo = None if start is None else start - start % DAY
     hi = None if end is None else end - end % DAY + DAY
-    for bin_start, _seconds, _plmn, _cell, segment, devices in store.presence_by_segment(lo, hi):
-        hour = bin_start - bin_start % HOUR
-        if segment.startswith("home:"):
-            homes[hour][segment[5:]] += devices
-        elif not is_foreign(segment):
-            unknown[hour] += devices
-    return _undetected_share(homes, unknown)
+    by_key: dict[tuple[int, str], list] = defaultdict(list)  # {(hour, kind): sketch rows}
+    for row in store.sketches(lo, hi):
+        if not is_foreign(row[4]):
+            kind = "homed" if row[4].startswith("home:") else "unknown"
+            by_key[(row[0] - row[0] % HOUR, kind)].append(row)
+    counts: dict[str, dict[int, float]] = {"homed": {}, "unknown": {}}
+    for (hour, kind), rows in by_key.items():
+        counts[kind][hour] = unique_by_group(rows, {(r[1], r[3]): kind for r in rows})[kind].devices
+    return _undetected_share(counts["homed"], counts["unknown"])

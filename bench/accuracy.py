@@ -111,12 +111,13 @@ def perturb(doc: dict, market: float, off: float, ownership: float) -> list[str]
         flat = off != 1.0 or ownership != 1.0
         return done + (["(flat population: only the market share changes)"] if flat else [])
     if market != 1.0:
-        op["market_share"] = _scale(op.get("market_share", 0.35), market)
+        nominal = op.get("market_share", 0.35)  # visitors' default share: the unscaled one
+        op["market_share"] = _scale(nominal, market)
         for z in doc.get("zones", []):
             if "market_share" in z:
                 z["market_share"] = _scale(z["market_share"], market)
         for v in doc.get("visitors", {}).get("domestic", []):
-            v["operator_share"] = _scale(v.get("operator_share", op["market_share"]), market)
+            v["operator_share"] = _scale(v.get("operator_share", nominal), market)
         done.append(f"market shares ×{market}")
     if off != 1.0:
         op["off_share"] = _scale(op.get("off_share", 0.02), off)

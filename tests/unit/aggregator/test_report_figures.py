@@ -92,17 +92,21 @@ class WithResidents:
         return dict(self._residents)
 
 
-def _homes_report(path, sketches: dict[str, list[str]]) -> dict:
+def _homes_report(path) -> dict:
     """The report of four bins of zone a's cell 1 (home:a 60, home:b 10, domestic 20,
-    unknown 4 devices) and one row of 40 home:b devices in zone b's cell 3, with sketches
-    of cell 1 ({segment: items}), residents a 50 and b 100."""
+    unknown 4 devices) and one row of 40 home:b devices in zone b's cell 3, with the
+    hour's sketches of the same devices (distinct names), residents a 50 and b 100."""
     from aggregator.store import Store as S
     from tests.unit.aggregator.conftest import PLMN, sketch
     from wire.tally import PresenceRow, SketchRow, TallyBatch
     rows = [PresenceRow(T0 + i * 900, PLMN, 1, 1, n, seg) for i in range(4)
             for seg, n in (("home:a", 60), ("home:b", 10), ("domestic", 20), ("unknown", 4))]
     rows.append(PresenceRow(T0, PLMN, 1, 3, 40, "home:b"))
-    sk = tuple(SketchRow(T0, PLMN, 1, 1, seg, sketch(items)) for seg, items in sketches.items())
+    sketches = {(1, "home:a"): ids_("h", 0, 60), (1, "home:b"): ids_("b", 0, 10),
+                (1, "domestic"): ids_("d", 0, 20), (1, "unknown"): ids_("u", 0, 4),
+                (3, "home:b"): ids_("b", 100, 140)}
+    sk = tuple(SketchRow(T0, PLMN, 1, cell, seg, sketch(items))
+               for (cell, seg), items in sketches.items())
     with S(path) as store:
         store.put(TallyBatch("m", 1, 0, 900, tuple(rows), sk))
     with S(path, read_only=True) as store:
@@ -110,18 +114,56 @@ def _homes_report(path, sketches: dict[str, list[str]]) -> dict:
                             ReportOptions(cells(), BASIS))
 
 
+# Unknown-home devices per homed device at the day's quietest (only) hour, distinct devices
+# of the hour: (20 + 4) / (60 + 10 + 40) = 24 / 110; zone a keeps 24 - 70 × 24 / 110 of its
+# 24 unknown-home devices, at the national weight 1500 / 150 = 10 (residents rows).
+KEPT_A = 24 - 70 * 24 / 110
+
+
 def test_home_segments_post_stratified(tmp_path):
-    doc = _homes_report(tmp_path / "home.duckdb", {"home:a": [f"h{i}" for i in range(70)]})
+    doc = _homes_report(tmp_path / "home.duckdb")
     # hour weights calibrated to the residents present (all cells, mean of bins): home:a
-    # 60, home:b 10 + 40 / 4 = 20, so a 1000 / 60, b 500 / 20 = 25; national 1500 / 150 = 10
-    # (residents rows).  Unknown-home devices per home device present at the day's quietest
-    # (only) hour: (20 + 4) / 80 = 0.3, so zone a keeps 24 - 0.3 × 70 = 3 of its 24.
+    # 60, home:b 10 + 40 / 4 = 20, so a 1000 / 60, b 500 / 20 = 25
     a = by_zone(doc["presence"])["a"]
-    assert a["people"] == pytest.approx(60 * 1000 / 60 + 10 * 25 + 3 * 10)
+    assert a["people"] == pytest.approx(60 * 1000 / 60 + 10 * 25 + KEPT_A * 10, abs=0.1)
     b = by_zone(doc["presence"])["b"]  # 40 in one bin of four: mean 10 < k
     assert b["suppressed"] is True
-    v = by_zone(doc["visitors"])["a"]  # distinct devices weigh census / residents rows
-    assert v["people"] == pytest.approx(70 * 20, rel=1e-3)
+
+
+def test_visitors_leave_out_the_residents_of_undetected_home(tmp_path):
+    """Unknown-home devices include residents whose home is not detected (phone off the
+    first night...), already stood for by the home weights: per homed device, the day's
+    share r of them is taken off a zone's unknown-home devices over a period too, not only
+    in the presence figures.  Distinct devices weigh census / residents rows: home:a
+    1000 / 50, home:b 500 / 100."""
+    v = by_zone(_homes_report(tmp_path / "undetected.duckdb")["visitors"])["a"]
+    assert v["people"] == pytest.approx(60 * 20 + 10 * 5 + KEPT_A * 10, rel=1e-4)
+    assert v["ci95"][0] < v["people"] < v["ci95"][1]
+
+
+def test_undetected_share_counts_devices_switched_on_during_the_hour(tmp_path):
+    """r is the least ratio over the day's hours of *distinct* unknown-home to homed
+    devices: 10 phones switched on halfway through the quiet hour (two bins of four: a
+    mean of 5) are 10 residents for the rest of the day, so r = 10 / 100, not 5 / 100;
+    the next hour's 20 visitors (30 / 100) do not lower it."""
+    from aggregator.presence import undetected_shares
+    from aggregator.store import Store as S
+    from tests.unit.aggregator.conftest import PLMN, sketch
+    from wire.tally import PresenceRow, SketchRow, TallyBatch
+    rows = [PresenceRow(T0 + i * 900, PLMN, 1, 1, 100, "home:a") for i in range(8)]
+    rows += [PresenceRow(T0 + i * 900, PLMN, 1, 2, 10, "domestic") for i in range(2, 8)]
+    rows += [PresenceRow(T0 + 3600 + i * 900, PLMN, 1, 2, 20, "unknown") for i in range(4)]
+    sk = [SketchRow(T0 + h, PLMN, 1, 1, "home:a", sketch(ids_("h", 0, 100)))
+          for h in (0, 3600)]
+    sk += [SketchRow(T0 + h, PLMN, 1, 2, "domestic", sketch(ids_("u", 0, 10)))
+           for h in (0, 3600)]
+    sk.append(SketchRow(T0 + 3600, PLMN, 1, 2, "unknown", sketch(ids_("v", 0, 20))))
+    path = tmp_path / "share.duckdb"
+    with S(path) as store:
+        store.put(TallyBatch("m", 1, 0, 900, tuple(rows), tuple(sk)))
+    with S(path, read_only=True) as store:
+        shares = undetected_shares(store)
+    assert shares == {T0 - T0 % 86400: pytest.approx(0.1, rel=1e-6)}
 
 
 def test_visitors_count_a_device_once_across_segments(tmp_path):
@@ -231,15 +273,14 @@ def test_raked_weights_when_residents_have_age_bands(known_db):
     assert w.home["a"].value == pytest.approx(2.0) and w.home["b"].value == pytest.approx(2.0)
 
 
-def test_visitors_leave_out_the_residents_of_undetected_home(tmp_path):
-    """Unknown-home devices include residents whose home is not detected (phone off the
-    first night...), already stood for by the home weights: per homed device, the day's
-    share r of them (presence's quietest hour) is taken off a zone's unknown-home devices
-    over a period too, not only in the presence figures."""
-    doc = _homes_report(tmp_path / "undetected.duckdb",
-                        {"home:a": ids_("h", 0, 70), "domestic": ids_("d", 0, 30)})
-    # r = (20 + 4) / (60 + 10 + 40 / 4) = 0.3 (as above): 30 - 0.3 × 70 = 9 unknown-home
-    # devices stay, at the national weight 1500 / 150; the 70 homed weigh 1000 / 50
-    v = by_zone(doc["visitors"])["a"]
-    assert v["people"] == pytest.approx(70 * 20 + 9 * 10, rel=0.02)
-    assert v["ci95"][0] < v["people"] < v["ci95"][1]
+def test_period_share_is_the_least_of_its_days():
+    """Over a period of several days only the residents undetected on every day are left
+    among the unknown-home devices (a device homed on any day counts once, with its home):
+    the least of the days' shares, not their mean."""
+    from aggregator.estimate import _period_share
+    day1, day2 = T0 - T0 % 86400, T0 - T0 % 86400 + 86400
+    shares = {day1: 0.12, day2: 0.003}
+    assert _period_share(shares, day1 + 3600, day2 + 7200) == 0.003   # both days
+    assert _period_share(shares, day1 + 3600, day1 + 7200) == 0.12    # the first alone
+    assert _period_share(shares, day2 + 86400, day2 + 90000) == 0.0   # a day without r
+    assert _period_share(None, day1, day2) == 0.0
