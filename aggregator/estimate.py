@@ -29,7 +29,6 @@ removes it.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -44,7 +43,7 @@ from aggregator.extrapolate import (
     rake_weights,
 )
 from aggregator.uniques import unique_by_group
-from wire.tally import SKETCH_SECONDS
+from wire.tally import COUNTRY_RE, SKETCH_SECONDS
 
 HOUR = 3600
 DAY = 86400
@@ -56,7 +55,6 @@ DEFAULT_FOREIGN = ForeignFactors(capture_share=0.3, carry_rate=0.95)
 # standard error, common to every device of the segment) widens the intervals honestly.
 VISITOR_RSE = 0.1
 NO_CENSUS = Weight(1.0, "no census: one device = one person")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 log = logging.getLogger("aggregator.estimate")
 
@@ -98,7 +96,7 @@ class Weights:
 
     def of(self, segment: str) -> Weight:
         """People one device of `segment` stands for."""
-        if _COUNTRY.match(segment):
+        if COUNTRY_RE.match(segment):
             return foreign_weight(segment, self.basis.foreign, self.basis.foreign_default)
         if segment.startswith("home:"):
             w = self.home.get(segment[5:])
@@ -109,7 +107,7 @@ class Weights:
 
 def is_foreign(segment: str) -> bool:
     """True for a roamer's segment (ISO 3166 alpha-2)."""
-    return bool(_COUNTRY.match(segment))
+    return bool(COUNTRY_RE.match(segment))
 
 
 def residents_of(store, at: int | None = None, until: int | None = None) -> dict[str, int]:

@@ -37,18 +37,18 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from wire.tally import COUNTRY_RE
 
 UNKNOWN_HOME = "*"  # poststratify's key for the weight of devices of unknown home zone
 HLL_RSE = 1.04 / math.sqrt(4096)  # relative standard error of an HLL sketch of lgK 12
 LARGE_N = 100  # from this many raw devices the interval is the normal approximation
 _Z95 = 1.959963984540054
 _PMF_TERMS = 1 << 20  # at most this many pmf terms are summed for one quantile
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +207,7 @@ def check_foreign_table(table: Mapping[str, ForeignFactors | Mapping]
                         ) -> dict[str, ForeignFactors]:
     """The whole per-country table checked once (keys ISO 3166 alpha-2), e.g. at start-up."""
     for key in table:
-        if not (isinstance(key, str) and _COUNTRY_RE.match(key)):
+        if not (isinstance(key, str) and COUNTRY_RE.match(key)):
             raise ValueError(f"foreign: country {key!r} is not ISO 3166 alpha-2 (e.g. 'IT')")
     return {key: check_foreign_factors(key, raw) for key, raw in table.items()}
 
@@ -216,7 +216,7 @@ def foreign_weight(country: str, table: Mapping[str, ForeignFactors | Mapping],
                    default: ForeignFactors | Mapping) -> Weight:
     """Weight of a visitor from `country`: 1 / (capture_share × carry_rate) of its row in
     `table`, or of `default` when the country has no row."""
-    if not (isinstance(country, str) and _COUNTRY_RE.match(country)):
+    if not (isinstance(country, str) and COUNTRY_RE.match(country)):
         raise ValueError(f"country {country!r} is not ISO 3166 alpha-2 (e.g. 'IT')")
     if country in table:
         f, basis = check_foreign_factors(country, table[country]), f"foreign {country}"

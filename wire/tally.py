@@ -87,6 +87,7 @@ REJECT_REASONS = (
 ACK_STATUSES = ("stored", "duplicate", "rejected")
 _COLLECTOR_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PLMN_RE = re.compile(r"^[0-9]{5,6}$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")  # a foreign segment: the roamers' ISO 3166 country
 _SEGMENT_RE = re.compile(r"^(domestic|unknown|[A-Z]{2})$")
 _SEGMENT_V3_RE = re.compile(r"^(domestic|unknown|[A-Z]{2}|home:[a-z0-9][a-z0-9-]{0,63})$")
 ZONE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
