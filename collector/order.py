@@ -61,9 +61,10 @@ def _capture(path: str, cap: int | None, counters: Counters, shard: Shard) -> It
     # (every process reads every frame)
     for rec in read_records(path, counters if first == 0 else Counters()):
         n0, times = rec.first, rec.times
-        # the capture's clock at each packet: the running maximum of its timestamps
-        clocks = list(accumulate(times, max, initial=clock))
-        clock = clocks[-1]
+        clocks = None
+        if cap is not None:  # (keys of several captures) the capture's clock at each packet:
+            clocks = list(accumulate(times, max, initial=clock))  # its timestamps' running max
+            clock = clocks[-1]
         if whole:
             counters.frames += len(rec)
             for i, msg in framer.batch(rec):

@@ -288,11 +288,10 @@ class NGAPDecoder:
     def _learn(self, r: NGAPRead, sub: Subscriber | None, assoc: Hashable, now: float) -> None:
         corr = self._correlator
         amf = r.source_amf_id if r.name == "PathSwitchRequest" else r.amf_id
+        if r.name == "PathSwitchRequest" and amf is not None:  # the source side is released
+            corr.ngap_ue_switched(amf, now)
         if r.name in RELEASED:
             corr.ngap_ue_release(assoc, r.ran_id, r.amf_id)
-        elif r.name == "PathSwitchRequest" and amf is not None:
-            corr.ngap_ue_switched(amf, now)
-            corr.ngap_ue_learn(assoc, r.ran_id, amf, sub, now)
         elif (r.ran_id is not None and amf is not None) or r.name in _NEW_IDS:
             corr.ngap_ue_learn(assoc, r.ran_id, amf, sub, now)
         if sub is not None and r.new_tmsi is not None:

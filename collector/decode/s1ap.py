@@ -254,11 +254,10 @@ class S1APDecoder:
                 sub = sub or corr.bearer_lookup(address, teid, time)
         # a connection whose UE switched off: its release is off too
         off = corr.connection_off(assoc, enb, bool(flags & F_NEW_ENB), sub, off, time)
+        if flags & F_PATH_SWITCH and source is not None:  # the source side is released
+            corr.ue_switched(source, time)
         if flags & F_RELEASED:  # what the message teaches
             corr.ue_release(assoc, enb, mme)
-        elif flags & F_PATH_SWITCH and source is not None:
-            corr.ue_switched(source, time)
-            corr.ue_learn(assoc, enb, mme, sub, time)
         elif (enb is not None and mme is not None) or flags & F_NEW_IDS:
             corr.ue_learn(assoc, enb, mme, sub, time)
         if sub is not None:

@@ -79,22 +79,14 @@ class Framer:
                     and frame[47] & 3 == 3):
                 clen = (frame[48] << 8) | frame[49]
                 if clen >= 16 and 46 + ((clen + 3) & ~3) == end <= len(frame):
-                    flow = self._flows.get(frame[26:38])
-                    if flow is None:
-                        flow = self._flow(self._flows, frame[26:38], SCTP_PORTS)
-                    src, dst, sport, dport, assoc, by_port = flow
-                    ppid = int.from_bytes(frame[58:62], "big")
-                    name = SCTP_PPIDS.get(ppid) or by_port
-                    if name is not None:
-                        return [TransportMessage(name, assoc, frame[62:46 + clen], src, dst,
-                                                 sport, dport, ppid)]
+                    msg = self._sctp_fast(frame[26:38], int.from_bytes(frame[58:62], "big"),
+                                          frame[62:46 + clen])
+                    if msg is not None:
+                        return [msg]
             elif frame[23] == 17 and 42 <= end <= len(frame):
-                flow = self._udp.get(frame[26:38])
-                if flow is None:
-                    flow = self._flow(self._udp, frame[26:38], UDP_PORTS)
-                src, dst, sport, dport, assoc, name = flow
-                if name is not None:
-                    return [TransportMessage(name, assoc, frame[42:end], src, dst, sport, dport)]
+                msg = self._udp_fast(frame[26:38], frame[42:end])
+                if msg is not None:
+                    return [msg]
         return self._general(linktype, frame, time)
 
     def batch(self, rec: Records) -> list[tuple[int, TransportMessage]]:
@@ -108,30 +100,39 @@ class Framer:
         view = np.frombuffer(buf, dtype=np.uint8)
         kinds, starts, stops, ppids = fast_spans(view, offsets, lengths, linktypes)
         del view  # the capture's map can be closed once no view is held
-        flows, udp, out = self._flows, self._udp, []
+        out = []
         for i, kind in enumerate(kinds):
-            if kind == SCTP:
-                key = buf[offsets[i] + 26:offsets[i] + 38]
-                src, dst, sport, dport, assoc, by_port = (flows.get(key)
-                                                          or self._flow(flows, key, SCTP_PORTS))
-                ppid = ppids[i]
-                name = SCTP_PPIDS.get(ppid) or by_port
-                if name is not None:
-                    out.append((i, TransportMessage(name, assoc, buf[starts[i]:stops[i]], src,
-                                                    dst, sport, dport, ppid)))
-                    continue
-            elif kind == UDP:
-                key = buf[offsets[i] + 26:offsets[i] + 38]
-                src, dst, sport, dport, assoc, name = (udp.get(key)
-                                                       or self._flow(udp, key, UDP_PORTS))
-                if name is not None:
-                    out.append((i, TransportMessage(name, assoc, buf[starts[i]:stops[i]], src,
-                                                    dst, sport, dport)))
-                    continue
             off = offsets[i]
+            if kind == SCTP:
+                msg = self._sctp_fast(buf[off + 26:off + 38], ppids[i], buf[starts[i]:stops[i]])
+            elif kind == UDP:
+                msg = self._udp_fast(buf[off + 26:off + 38], buf[starts[i]:stops[i]])
+            else:
+                msg = None
+            if msg is not None:
+                out.append((i, msg))
+                continue
             out.extend((i, msg) for msg in self._general(linktypes[i], buf[off:off + lengths[i]],
                                                           rec.times[i]))
         return out
+
+    def _sctp_fast(self, key: bytes, ppid: int, payload: bytes) -> TransportMessage | None:
+        """The message of a whole SCTP DATA chunk the fast path found (`key`: the frame's 12
+        bytes of addresses and ports), or None when neither its PPID nor its ports name a
+        signalling protocol (the general path then counts it)."""
+        flows = self._flows
+        src, dst, sport, dport, assoc, by_port = (flows.get(key)
+                                                  or self._flow(flows, key, SCTP_PORTS))
+        name = SCTP_PPIDS.get(ppid) or by_port
+        return (None if name is None
+                else TransportMessage(name, assoc, payload, src, dst, sport, dport, ppid))
+
+    def _udp_fast(self, key: bytes, payload: bytes) -> TransportMessage | None:
+        """As `_sctp_fast`, for a UDP datagram (its protocol by port only)."""
+        src, dst, sport, dport, assoc, name = (self._udp.get(key)
+                                               or self._flow(self._udp, key, UDP_PORTS))
+        return (None if name is None
+                else TransportMessage(name, assoc, payload, src, dst, sport, dport))
 
     def _general(self, linktype: int, frame: bytes, time: float) -> list[TransportMessage]:
         """Any frame, layer by layer: link, IP (fragments reassembled), SCTP, TCP, UDP."""
