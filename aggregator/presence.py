@@ -16,10 +16,12 @@ from aggregator.uniques import unique_by_group
 
 def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
                      weights_at: Callable[[int], Weights], start: int | None = None,
-                     end: int | None = None, zones: set[str] | None = None) -> list[dict]:
+                     end: int | None = None, zones: set[str] | None = None,
+                     shares: Mapping[int, float] | None = None) -> list[dict]:
     """People per zone and hour (hours starting in [start, end)): the hour's devices by
     segment are the mean over its bins (those with any row in the store) of the zone's
-    devices per bin, less the unknown-home residents (`undetected_shares`), then weighted by
+    devices per bin, less the unknown-home residents (`shares`, the `undetected_shares` of
+    the store, computed here for the days of [start, end) when not given), then weighted by
     `weights_at(hour)` calibrated to the residents present that hour (`Weights.calibrated`;
     both counted over every cell and every hour of the day, whatever the filters)."""
     sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -36,7 +38,7 @@ def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
         inside = (start is None or hour >= start) and (end is None or hour < end)
         if inside and zone is not None and (zones is None or zone in zones):
             sums[(zone, hour)][segment] += devices
-    share = undetected_shares(store, start, end)
+    share = undetected_shares(store, start, end) if shares is None else shares
     out, hourly = [], {}
     for (zone, hour), by_segment in sorted(sums.items()):
         n_bins = len(bins[hour])

@@ -87,9 +87,9 @@ def build_report(store: Store, options: ReportOptions | None = None) -> dict:
         return by_day[key]
 
     periods = list(o.periods) if o.periods is not None else [(lo, hi)]
-    figures = (presence_figures(store, zone_of, weights_at, o.start, o.end, o.zones)
-               + visitors_figures(store, zone_of, w, periods, o.zones,
-                                  undetected_shares(store)))
+    shares = undetected_shares(store)  # (HLL unions of every hour: made once for both)
+    figures = (presence_figures(store, zone_of, weights_at, o.start, o.end, o.zones, shares)
+               + visitors_figures(store, zone_of, w, periods, o.zones, shares))
     noise = None
     if o.epsilon is not None:
         hours = len({f["start"] for f in figures if f["section"] == "presence"})

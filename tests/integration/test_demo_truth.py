@@ -128,17 +128,12 @@ def demo(tmp_path_factory) -> Demo:
 def phone_bins(demo: Demo, tl) -> dict[int, object]:
     """{bin start: cell} where the phone is present (simulator.truth's rule over what the
     network saw of it)."""
-    from simulator.truth import on_time, present_cell
+    from simulator.truth import present_bins
 
-    if id(tl) in demo.bins:
-        return demo.bins[id(tl)]
-    out = demo.bins[id(tl)] = {}
-    for start, cells in on_time(demo.visible[id(tl)], demo.scn.end,
-                                demo.scn.bin_seconds).items():
-        cell = present_cell(cells)
-        if cell is not None:
-            out[start] = cell
-    return out
+    if id(tl) not in demo.bins:
+        demo.bins[id(tl)] = present_bins(demo.visible[id(tl)], demo.scn.end,
+                                         demo.scn.bin_seconds)
+    return demo.bins[id(tl)]
 
 
 def zone_runs(demo: Demo, bins: dict[int, object]) -> list[tuple[int, int, str]]:
