@@ -51,7 +51,10 @@ class LiveCapture:
         self.frames = 0
         self.dropped = 0  # frames the kernel dropped so far (kernel_drops)
         try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+            # protocol 0: the socket receives nothing until it is bound to the interface
+            # (with ETH_P_ALL it would queue frames of every interface in between, as
+            # libpcap avoids too)
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except PermissionError:
             raise LiveError(f"{interface}: capturing needs CAP_NET_RAW (run as root or grant "
                             "the capability)") from None
@@ -60,7 +63,7 @@ class LiveCapture:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer_bytes)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            sock.bind((interface, ETH_P_ALL))
+            sock.bind((interface, ETH_P_ALL))  # CPython applies htons
             if fanout is not None:
                 mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG
                 sock.setsockopt(SOL_PACKET, PACKET_FANOUT,
