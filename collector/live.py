@@ -24,6 +24,28 @@ POLL_SECONDS = 0.5
 DRAIN_SECONDS = 2.0  # at a stop, what the socket holds is read for at most this long
 
 
+class Drain:
+    """A stop of a live capture: what the socket already holds is read first (a busy
+    link: for at most DRAIN_SECONDS), then the run ends; frames captured before the stop
+    are not left unread."""
+
+    __slots__ = ("until",)
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+    def stopping(self, requested: bool) -> bool:
+        """Whether the run is stopping (`requested` now, or earlier): poll without waiting."""
+        if requested and self.until is None:
+            self.until = time.monotonic() + DRAIN_SECONDS
+        return self.until is not None
+
+    def over(self, emptied: bool) -> bool:
+        """Whether to end now: stopping, and the last poll read the socket empty
+        (`emptied`) or the drain time is up."""
+        return self.until is not None and (emptied or time.monotonic() >= self.until)
+
+
 class StopSignals:
     """Set by SIGTERM/SIGINT; the loop ends at its next turn."""
 
@@ -71,21 +93,17 @@ def run_live(interface: str, cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
         ready()
     try:
         with StopSignals() as stop:
-            drain_until = None
+            drain = Drain()
             while True:
-                # stopping: what the socket already holds is read (a busy link: for at most
-                # DRAIN_SECONDS), then the run ends
-                stopping = stop.requested or (deadline is not None
-                                              and time.monotonic() >= deadline)
-                if stopping and drain_until is None:
-                    drain_until = time.monotonic() + DRAIN_SECONDS
+                stopping = drain.stopping(stop.requested or (deadline is not None
+                                                             and time.monotonic() >= deadline))
                 read = 0
                 for frame_no, ts, linktype, data in capture.poll(0 if stopping else POLL_SECONDS):
                     read += 1
                     counters.frames += 1
                     for msg in framer(linktype, data, ts):
                         ship(pipe.feed(frame_no, ts, msg))
-                if stopping and (not read or time.monotonic() >= drain_until):
+                if drain.over(emptied=not read):
                     break
                 ship(pipe.tick(time.time()))
                 count_kernel_drops(capture, counters)

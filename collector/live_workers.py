@@ -31,7 +31,7 @@ import time
 
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
 from collector.framing.messages import Framer
-from collector.live import DRAIN_SECONDS, POLL_SECONDS, StopSignals, count_kernel_drops
+from collector.live import POLL_SECONDS, Drain, StopSignals, count_kernel_drops
 from collector.sources.live import LiveCapture, LiveError
 from collector.telemetry import Counters
 from collector.workers import WorkerEnd, WorkerFailed, warn_key_skew, worker_stage
@@ -79,11 +79,9 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
         keys = None  # with key epochs: as collector.workers, phase and pairs per record
         seq, last = 0, float("-inf")
         report_at = time.monotonic() if counts_every else float("inf")
-        drain_until = None  # stopping: what the socket holds is read first, then the end
+        drain = Drain()
         while True:
-            if stop.requested and drain_until is None:
-                drain_until = time.monotonic() + DRAIN_SECONDS
-            draining = drain_until is not None
+            draining = drain.stopping(stop.requested)
             batch = []
             for _n, ts, linktype, data in capture.poll(0 if draining else POLL_SECONDS):
                 counters.frames += 1
@@ -106,8 +104,8 @@ def _work(index: int, interface: str, group: int, pseudonymizer: Pseudonymizer,
             if time.monotonic() >= report_at:
                 out.put(WorkerCounts(index, counters.copy()))
                 report_at = time.monotonic() + counts_every
-            if draining and (len(batch) < BATCH or time.monotonic() >= drain_until):
-                break  # (a poll that stopped short of BATCH read the socket empty)
+            if drain.over(emptied=len(batch) < BATCH):  # a poll short of BATCH emptied it
+                break
         count_kernel_drops(capture, counters)
         capture.close()
         framer.flush()

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from simulator.demo import free_port  # noqa: F401  (the tests' one copy, re-exported)
+
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "tests" / "golden" / "captures"
 
@@ -29,13 +31,6 @@ def run(program: str, *args: str, check: bool = True, **kw) -> subprocess.Comple
         raise AssertionError(f"{program} {' '.join(args)} exited {proc.returncode}:\n"
                              f"{proc.stderr.decode(errors='replace')}")
     return proc
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Aggregator:
