@@ -76,7 +76,6 @@ def build_report(store: Store, options: ReportOptions | None = None) -> dict:
         zones = _suppress_zones([
             zone_devices_row(zone, lo, hi, u.devices, u.by_segment, u.ci95)
             for zone, u in unique_by_group(store.sketches(lo, hi), group_of).items()], o.k)
-    w = weights(store, o.basis, o.end)
     by_day: dict[object, object] = {}
 
     def weights_at(hour: int):
@@ -88,8 +87,10 @@ def build_report(store: Store, options: ReportOptions | None = None) -> dict:
 
     periods = list(o.periods) if o.periods is not None else [(lo, hi)]
     shares = undetected_shares(store)  # (HLL unions of every hour: made once for both)
-    figures = (presence_figures(store, zone_of, weights_at, o.start, o.end, o.zones, shares)
-               + visitors_figures(store, zone_of, w, periods, o.zones, shares))
+    figures = presence_figures(store, zone_of, weights_at, o.start, o.end, o.zones, shares)
+    for period in periods:  # homes accumulate: a period's homed devices are its last day's
+        figures += visitors_figures(store, zone_of, weights_at(min(period[1], span[1]) - 1),
+                                    [period], o.zones, shares)
     noise = None
     if o.epsilon is not None:
         hours = len({f["start"] for f in figures if f["section"] == "presence"})

@@ -284,3 +284,31 @@ def test_period_share_is_the_least_of_its_days():
     assert _period_share(shares, day1 + 3600, day1 + 7200) == 0.12    # the first alone
     assert _period_share(shares, day2 + 86400, day2 + 90000) == 0.0   # a day without r
     assert _period_share(None, day1, day2) == 0.0
+
+
+def test_visitors_of_a_period_weigh_by_the_residents_of_its_last_day(tmp_path):
+    """Homes accumulate day after day (a phone off the first night is homed the second), so
+    the residents rows grow: 50 homes of zone a decided after the first night, 80 after the
+    second.  The 50 devices homed on day 1 are zone a's 1000 people (1000 / 50 each) on day 1;
+    the 80 of day 2, 1000 / 80 each.  Weighing day 1 by day 2's residents read 625."""
+    from aggregator.store import Store as S
+    from tests.unit.aggregator.conftest import PLMN, sketch
+    from wire.tally import SketchRow, TallyBatch
+    day1, day2 = T0 - T0 % 86400, T0 - T0 % 86400 + 86400
+    sk = (SketchRow(T0, PLMN, 1, 1, "home:a", sketch(ids_("h", 0, 50))),
+          SketchRow(T0 + 86400, PLMN, 1, 1, "home:a", sketch(ids_("h", 0, 80))))
+    path = tmp_path / "days.duckdb"
+    with S(path) as store:
+        store.put(TallyBatch("m", 1, 0, 900, (), sk))
+
+    class ByDay(WithResidents):
+        def residents(self, day_start=None):  # as of the latest day at or before day_start
+            days = {day1: {"a": 50, "b": 100}, day2: {"a": 80, "b": 100}}
+            return days[day2 if day_start is None or day_start >= day2 else day1]
+
+    with S(path, read_only=True) as store:
+        periods = ((T0, T0 + 3600), (T0 + 86400, T0 + 86400 + 3600))
+        doc = build_report(ByDay(store, {}), ReportOptions(cells(), BASIS, periods=periods))
+    got = sorted((r["start"], r["people"]) for r in doc["visitors"] if r["zone"] == "a")
+    assert [people for _start, people in got] == pytest.approx([50 * 1000 / 50,
+                                                                80 * 1000 / 80], rel=0.01)
