@@ -140,7 +140,8 @@ def test_timelines_follow_the_agents_and_the_rules(city):
                                               for a, b in zip(times, times[1:], strict=False))
         assert all(t % scn.bin_seconds for t in times) and times[-1] < scn.end
     plmns = Counter(tl.person.phone.imsi[:5] for tl in timelines)
-    assert plmns["00101"] > 0.8 * len(timelines) and plmns["22210"] > 0
+    # most phones are the operator's own subscribers (demo: about 3/4, roamers the rest)
+    assert plmns["00101"] > 0.6 * len(timelines) and plmns["22210"] > 0
     segs = Counter(truth.segment(scn, tl.person.phone.imsi[:3]) for tl in timelines)
     assert segs["domestic"] > 0 and segs["IT"] > 0
 
