@@ -11,12 +11,11 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 
 import datasketches
 import numpy as np
 
-from collector.decode.stage import FACTS_BATCH, DecodeStage
+from collector.decode.stage import DecodeStage
 from collector.edge import AnalyticsConfig, EdgeAnalytics
 from collector.framing.messages import TransportMessage
 from collector.m2m import ACTIVE, ACTIVE_NAS, BUILTIN_TACS, BY_TAC
@@ -262,20 +261,6 @@ def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], No
     return ship
 
 
-def _feed_batches(pipe: EdgePipeline, keyed, ship) -> None:
-    """Feed keyed messages, their facts read a batch at a time: what `feed` does message
-    by message, with one key for the whole run (a key ring pseudonymises by capture time
-    and carries devices as it goes: it takes `feed`)."""
-    facts_many, feed_facts = pipe.decode.facts_many, pipe.feed_facts
-    keyed = iter(keyed)
-    while chunk := list(islice(keyed, FACTS_BATCH)):  # (itertools.batched: Python 3.12)
-        reads = facts_many([msg for _key, _ts, _frame, msg in chunk])
-        for (_key, ts, frame, msg), read in zip(chunk, reads, strict=True):
-            batches = feed_facts(frame, ts, msg.proto, msg.assoc, msg.dst, read)
-            if batches:
-                ship(batches)
-
-
 def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None,
            state=None) -> ReplaySummary:
     """Run the edge pipeline over captures; send batches through `sender` unless None.
@@ -289,9 +274,7 @@ def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
     feed = pipe.feed
-    if state is None and not hasattr(pseudonymizer, "carry"):  # one key for all time
-        _feed_batches(pipe, keyed_messages(paths, counters), ship)
-    elif state is None:
+    if state is None:
         for _key, ts, frame, msg in keyed_messages(paths, counters):
             batches = feed(frame, ts, msg)
             if batches:

@@ -37,11 +37,10 @@ import pickle
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import islice
 from operator import itemgetter
 
 from collector.app import EdgeConfig, EdgePipeline, ReplaySummary, ship_into
-from collector.decode.stage import FACTS_BATCH, DecodeStage
+from collector.decode.stage import DecodeStage
 from collector.keyring import KeyRing
 from collector.order import Shard, keyed_messages, shards
 from collector.resume import ResumableReplay
@@ -93,18 +92,7 @@ def _records(stage: DecodeStage, messages: Iterator[tuple], tap: RingTap | None 
              ) -> Iterator[tuple]:
     """`(key, time, frame, proto, assoc, receiver, facts, keys)` of keyed messages (proto
     None: dropped by `facts`, its reason counted; the ordered half still sees its time);
-    `keys`: `tap.keys()` with a key ring, else None.  With one key, the facts of
-    FACTS_BATCH messages are read at once (`DecodeStage.facts_many`)."""
-    if tap is None:
-        messages = iter(messages)
-        while chunk := list(islice(messages, FACTS_BATCH)):
-            reads = stage.facts_many([msg for _key, _ts, _frame, msg in chunk])
-            for (key, ts, frame, msg), read in zip(chunk, reads, strict=True):
-                if read is None:
-                    yield key, ts, frame, None, None, None, None, None
-                else:
-                    yield key, ts, frame, msg.proto, msg.assoc, msg.dst, read, None
-        return
+    `keys`: `tap.keys()` with a key ring, else None."""
     keys = None
     for key, ts, frame, msg in messages:
         if tap is not None:

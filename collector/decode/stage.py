@@ -17,8 +17,6 @@ from collector.framing.messages import TransportMessage
 from collector.identity import Correlator
 from collector.telemetry import Counters
 
-FACTS_BATCH = 2048  # messages read at once (`DecodeStage.facts_many`) before attributing them
-
 
 class DecodeStage:
     """`(frame, time, message) -> events`, counting messages and drops.
@@ -56,34 +54,6 @@ class DecodeStage:
             self._counters.drop("decode", read)
             return None
         return read
-
-    def facts_many(self, msgs: list[TransportMessage]) -> list:
-        """`facts` of each message of a batch, in order: a decoder with `facts_many` reads
-        its protocol's messages of the batch in one call (S1AP: one compiled walk), the
-        others one by one.  Pure as `facts` is, so reading a batch ahead of attributing
-        it changes nothing (with one key for the whole batch: see `replay`)."""
-        out: list = [None] * len(msgs)
-        groups: dict[str, list[int]] = {}
-        for i, msg in enumerate(msgs):
-            group = groups.get(msg.proto)
-            if group is None:
-                group = groups[msg.proto] = []
-            group.append(i)
-        for proto, where in groups.items():
-            decoder = self._decoders.get(proto) or self._decoder(proto)
-            if decoder is None:
-                self._counters.drop("decode", "unsupported", len(where))
-                continue
-            many = getattr(decoder, "facts_many", None)
-            reads = (many([msgs[i].payload for i in where]) if many is not None
-                     else [decoder.facts(msgs[i].payload) for i in where])
-            drop = self._counters.drop
-            for i, read in zip(where, reads, strict=True):
-                if read.__class__ is str:
-                    drop("decode", read)
-                else:
-                    out[i] = read
-        return out
 
     def attribute(self, frame: int, time: float, proto: str, assoc: Hashable, dst: bytes,
                   read) -> list[SignallingEvent]:
