@@ -18,7 +18,7 @@ import numpy as np
 from collector.decode.stage import DecodeStage
 from collector.edge import AnalyticsConfig, EdgeAnalytics
 from collector.framing.messages import TransportMessage
-from collector.m2m import ACTIVE, ACTIVE_NAS, BUILTIN_TACS, BY_TAC
+from collector.m2m import ACTIVE, ACTIVE_NAS, BUILTIN_TACS, BY_PSM, BY_TAC
 from collector.order import keyed_messages
 from collector.presence import NightHold, PresenceState
 from collector.tally import ZONE_KINDS, PresenceTally
@@ -122,14 +122,16 @@ class EdgePipeline:
             flags = ACTIVE if ev.nas in ACTIVE_NAS else 0
             if ev.imei_tac in self._tacs:
                 flags |= BY_TAC
+            if ev.psm:
+                flags |= BY_PSM
             if ev.off:
                 ok = self.presence.observe(ev.subscriber, ev.time, None, mcc, flags)
             elif ev.cell is not None and ev.tac is not None and not ev.target:
                 ok = self.presence.observe(ev.subscriber, ev.time, (ev.plmn, ev.tac, ev.cell),
                                            mcc, flags)
-            else:  # no location (a Diameter ULR...): its M2M TAC still marks the device
-                if flags & BY_TAC:
-                    self.presence.mark(ev.subscriber, BY_TAC)
+            else:  # no location (a Diameter ULR...): its M2M marks still mark the device
+                if flags & (BY_TAC | BY_PSM):
+                    self.presence.mark(ev.subscriber, flags & (BY_TAC | BY_PSM))
                 continue
             if not ok:
                 self.counters.drop("state", "late")
@@ -161,7 +163,9 @@ class EdgePipeline:
     def summarise(self, summary: ReplaySummary) -> None:
         """Put the pipeline's counts (events, devices, M2M) into `summary`."""
         summary.events, summary.devices = self.events, round(self.devices.get_estimate())
-        summary.m2m_tac, summary.m2m_behaviour = self.edge.m2m.by_tac, self.edge.m2m.by_behaviour
+        m2m = self.edge.m2m
+        summary.m2m_tac, summary.m2m_behaviour, summary.m2m_psm = (m2m.by_tac, m2m.by_behaviour,
+                                                                   m2m.by_psm)
 
     # what a snapshot holds (collector.snapshot): decode/state counts, not framing's, which
     # a restarted replay counts again as it frames its captures from the start
@@ -232,6 +236,7 @@ class ReplaySummary:
     zone_rows: Counter = field(default_factory=Counter)  # stays, overnight, ... rows sent
     m2m_tac: int = 0            # devices left out as M2M by their IMEI TAC
     m2m_behaviour: int = 0      # ... by their behaviour over a day
+    m2m_psm: int = 0            # ... by a power saving mode request
     batches: int = 0
     stopped: bool = False       # stopped by a signal, state saved to go on later
     acked: int = 0

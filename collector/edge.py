@@ -208,7 +208,7 @@ class EdgeAnalytics:
         days and the M2M counts, for a snapshot."""
         zones = self.zones
         return {"parts": [part.state() for part in self._parts],
-                "m2m": [self.m2m.by_tac, self.m2m.by_behaviour],
+                "m2m": [self.m2m.by_tac, self.m2m.by_behaviour, self.m2m.by_psm],
                 "zones": [list(zones._keys), zones._cell_zone],
                 **{name: getattr(self, name) for name in self._SCALARS}}
 
@@ -218,7 +218,8 @@ class EdgeAnalytics:
             raise ValueError("the snapshot's analytics have other parts")
         for part, saved in zip(self._parts, state["parts"], strict=True):
             part.restore(saved)
-        self.m2m.by_tac, self.m2m.by_behaviour = state["m2m"]
+        self.m2m.by_tac, self.m2m.by_behaviour, *psm = state["m2m"]
+        self.m2m.by_psm = psm[0] if psm else 0  # (a snapshot made before PSM was read)
         keys, cell_zone = state["zones"]
         self.zones._keys = [tuple(k) for k in keys]
         self.zones._ids = {k: i for i, k in enumerate(self.zones._keys)}

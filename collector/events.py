@@ -21,17 +21,18 @@ class SignallingEvent:
     location is where the device is being handed over to, not where it is
     (HANDOVER REQUIRED / REQUEST): it does not move the device.  `imei_tac` is the
     type allocation code (the first 8 digits, as text) of an IMEI or IMEISV the
-    message carries, or None: the other digits are dropped in the decoder.  It is not
-    an inspect field.
+    message carries, or None: the other digits are dropped in the decoder.  `psm` is True
+    when the UE asks for power saving mode (an attach or TAU request with T3324: an IoT
+    module, collector.m2m).  Neither is an inspect field.
     """
 
-    __slots__ = INSPECT_FIELDS + ("off", "target", "imei_tac")
+    __slots__ = INSPECT_FIELDS + ("off", "target", "imei_tac", "psm")
 
     def __init__(self, frame: int, time: float, proto: str, msg: str, nas: str | None = None,
                  subscriber: int | None = None, home_mcc: str | None = None,
                  plmn: str | None = None, tac: int | None = None, cell: int | None = None,
                  rat: str | None = None, off: bool = False, target: bool = False,
-                 imei_tac: str | None = None) -> None:
+                 imei_tac: str | None = None, psm: bool = False) -> None:
         self.frame = frame
         self.time = time
         self.proto = proto
@@ -46,6 +47,7 @@ class SignallingEvent:
         self.off = off
         self.target = target
         self.imei_tac = imei_tac
+        self.psm = psm
 
     def inspect_record(self) -> dict:
         """The `collector inspect` JSON object (DESIGN.md contract)."""

@@ -1,11 +1,16 @@
 """M2M devices (meters, trackers, alarm panels): not people, so not counted.
 
-Two ways to recognise one:
+Three ways to recognise one:
 
 - its IMEI's TAC (type allocation code, the first 8 digits; the rest of the IMEI is never
   kept) is in a list of M2M module TACs: the built-in `BUILTIN_TACS` plus `--m2m-tacs
   FILE` (one 8-digit TAC a line, `#` comments).  Needs the decoders to hand the TAC on
   (`SignallingEvent.imei_tac`); a device so flagged is never counted;
+- it asks for power saving mode: an attach or tracking area update request with an
+  active time T3324 (TS 24.301 §5.3.11; `SignallingEvent.psm`), which battery-powered
+  LTE-M / NB-IoT modules send and handsets do not.  Seen in the plain initial NAS
+  message of every attach and TAU, so from a module's first TAU of the day on: never
+  counted either (a watch or tablet asking for PSM would be left out with them);
 - behaviour: over one whole local day it was present in at least 90 % of the day's bins,
   always in the same cell, and sent nothing but tracking area updates (no service
   request, attach, PDN connectivity...: `ACTIVE_NAS`).  Recognised when that day closes,
@@ -26,6 +31,7 @@ from wire.reference import ReferenceError
 
 ACTIVE = 1       # presence flag bit: a message showing use (ACTIVE_NAS) today
 BY_TAC = 2       # presence flag bit: an IMEI TAC of the M2M list
+BY_PSM = 4       # presence flag bit: a power saving mode request
 ACTIVE_NAS = frozenset({
     "ServiceRequest", "ExtServiceRequest", "CPServiceRequest", "AttachRequest",
     "PDNConnectivityRequest", "BearerResourceAllocRequest", "BearerResourceModifRequest",
@@ -39,7 +45,7 @@ DAY_SHARE = 0.9
 _COLUMNS = {
     "cell": (np.int32, -1),     # the one cell of today, or -2 once it moved
     "bins": (np.uint16, 0),     # bins present today
-    "m2m": (np.uint8, 0),       # 0 a person, 1 M2M by behaviour, 2 by TAC
+    "m2m": (np.uint8, 0),       # 0 a person, 1 M2M by behaviour, 2 by TAC, 3 by PSM request
 }
 
 
@@ -69,6 +75,7 @@ class M2MTracker:
         self.cols = Columns(_COLUMNS)
         self.by_tac = 0
         self.by_behaviour = 0
+        self.by_psm = 0
 
     def bin(self, slots: np.ndarray, cells: np.ndarray, flags: np.ndarray) -> np.ndarray:
         """One closed bin with the devices at `slots` present in `cells` (presence cell
@@ -77,6 +84,9 @@ class M2MTracker:
         tac = ((flags & BY_TAC) != 0) & (c.m2m[slots] == 0)
         self.by_tac += int(tac.sum())
         c.m2m[slots[tac]] = 2
+        psm = ((flags & BY_PSM) != 0) & (c.m2m[slots] == 0)
+        self.by_psm += int(psm.sum())
+        c.m2m[slots[psm]] = 3
         c.bins[slots] = np.minimum(c.bins[slots].astype(np.int64) + 1, 65535)
         first = c.cell[slots] == -1
         c.cell[slots[first]] = cells[first]

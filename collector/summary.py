@@ -24,8 +24,8 @@ def print_summary(s, captures: list[str], out: TextIO, dry_run: bool = False,
         f"tallies       {s.batches} batches, {s.rows} presence rows, {s.sketches} sketches"
         f" ({s.sketch_bytes / 1024:.0f} KiB)",
         f"zone tallies  {_join(sorted(s.zone_rows.items()))} (rows)",
-        f"m2m           {s.m2m_tac + s.m2m_behaviour} devices left out (TAC list "
-        f"{s.m2m_tac}, behaviour {s.m2m_behaviour})",
+        f"m2m           {s.m2m_tac + s.m2m_behaviour + s.m2m_psm} devices left out (TAC list "
+        f"{s.m2m_tac}, power saving {s.m2m_psm}, behaviour {s.m2m_behaviour})",
     ]
     slow = [(p, f"{n}/{r} ({100 * n / r:.1f} %)") for p, (r, n) in sorted(s.fallbacks.items()) if r]
     if slow:

@@ -53,6 +53,7 @@ class Operator:
     imeisv_share: float
     msisdn_share: float
     nr_share: float = 0.4                   # persons whose phone camps on NR where it can
+    m2m_psm_share: float = 0.5              # modules asking for power saving mode (T3324)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,7 @@ def operator(f: Fields | None) -> Operator:
                  f.number("multi_sim_share", 0.0, 1.0, 0.03),
                  f.integer("m2m_devices", 0, 10_000_000, 0), tuple(tacs),
                  f.number("imeisv_share", 0.0, 1.0, 0.0), f.number("msisdn_share", 0.0, 1.0, 1.0),
-                 f.number("nr_share", 0.0, 1.0, 0.4))
+                 f.number("nr_share", 0.0, 1.0, 0.4), f.number("m2m_psm_share", 0.0, 1.0, 0.5))
     f.done()
     return o
 

@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     for (start, plmn, cell), n in want.items():
         bins[start] = bins.get(start, 0) + got.get((start, plmn, cell), 0) - n
     print(f"operator   {same}/{len(want)} cell-bins equal, {extra} extra; report - truth per "
-          f"bin: {sorted(bins.values())[len(bins) // 2]:+d} devices (median; M2M modules without "
-          "an IMEI TAC seen are counted until their behaviour gives them away)")
+          f"bin: {sorted(bins.values())[len(bins) // 2]:+d} devices (median; M2M modules neither "
+          "asking for power saving nor showing an IMEI TAC are counted until their behaviour "
+          "gives them away)")
     # the report's visitors cover the whole replay; compare the truth's periods it has
     periods = {(r["start"], r["end"]) for r in doc.get("visitors", [])}
     truth["visitors"] = [r for r in truth["visitors"] if (r["start"], r["end"]) in periods]

@@ -60,14 +60,22 @@ def _epsid(identity: str | Guti) -> dict:
     return {"type": IDTYPE_IMSI, "ident": identity}
 
 
+# §5.3.11 power saving mode, as an IoT module requests it: T3324 (GPRS timer 2, TS 24.008
+# §10.5.7.4: unit 1 minute) 2 minutes of reachability after each exchange, T3412 extended
+# (GPRS timer 3, §10.5.7.4a: unit 1 hour) 1 hour between periodic updates
+PSM_TIMERS = {"T3324": {"Unit": 1, "Value": 2}, "T3412Ext": {"Unit": 1, "Value": 1}}
+
+
 # §8.2.4 Attach request (with §8.3.20 PDN connectivity request in its ESM container)
-def attach_request(identity: str | Guti, ksi: int = NO_KEY) -> bytes:
-    """Attach Request with an IMSI (first attach) or the GUTI last allocated."""
+def attach_request(identity: str | Guti, ksi: int = NO_KEY, psm: bool = False) -> bytes:
+    """Attach Request with an IMSI (first attach) or the GUTI last allocated; `psm`: asking
+    for power saving mode (`PSM_TIMERS`)."""
     esm = ESM.ESMPDNConnectivityRequest(val={"ESMHeader": {"EPSBearerId": 0, "PTI": 1},
                                              "PDNType": 1, "RequestType": 1}).to_bytes()
     return EMM.EMMAttachRequest(val={
         "NAS_KSI": {"TSC": 0, "Value": ksi}, "EPSAttachType": EPS_ATTACH,
         "EPSID": _epsid(identity), "UENetCap": b"\xe0\xe0\x00\x00", "ESMContainer": esm,
+        **(PSM_TIMERS if psm else {}),
     }).to_bytes()
 
 
@@ -105,13 +113,15 @@ def identity_response_imeisv(imeisv: str) -> bytes:
 
 
 # §8.2.29 Tracking area update request, §8.2.26 accept, §8.2.27 complete
-def tau_request(guti: Guti, old_tac: int, periodic: bool, ksi: int) -> bytes:
-    """TAU Request (TA updating or periodic updating) with the old GUTI and old TAI."""
+def tau_request(guti: Guti, old_tac: int, periodic: bool, ksi: int, psm: bool = False) -> bytes:
+    """TAU Request (TA updating or periodic updating) with the old GUTI and old TAI;
+    `psm`: asking for power saving mode (`PSM_TIMERS`)."""
     return EMM.EMMTrackingAreaUpdateRequest(val={
         "NAS_KSI": {"TSC": 0, "Value": ksi},
         "EPSUpdateType": {"Value": PERIODIC_UPDATING if periodic else TA_UPDATING},
         "OldGUTI": {"type": IDTYPE_GUTI, "ident": guti.ident()},
         "OldTAI": {"PLMN": guti.plmn, "TAC": old_tac},
+        **(PSM_TIMERS if psm else {}),
     }).to_bytes()
 
 
@@ -176,15 +186,15 @@ class GutiField(Field):
 
 _GUTI, _TAC, _ADDR = GutiField(), Uint(16), Octets()
 _KINDS = {  # name: (pycrate builder on (*constants, *values), fields)
-    "attach_imsi": (lambda ksi, imsi: attach_request(imsi, ksi), Digits(IDTYPE_IMSI)),
-    "attach_guti": (lambda ksi, guti: attach_request(guti, ksi), _GUTI),
+    "attach_imsi": (lambda ksi, psm, imsi: attach_request(imsi, ksi, psm), Digits(IDTYPE_IMSI)),
+    "attach_guti": (lambda ksi, psm, guti: attach_request(guti, ksi, psm), _GUTI),
     "attach_accept": (lambda t3412, tac, ip, guti: attach_accept(guti, [tac], t3412, ip),
                       _TAC, _ADDR, _GUTI),
     "attach_complete": (attach_complete,),
     "identity_request": (identity_request_imeisv,),
     "identity_response": (identity_response_imeisv, Digits(IDTYPE_IMEISV)),
-    "tau_request": (lambda periodic, ksi, guti, tac: tau_request(guti, tac, periodic, ksi),
-                    _GUTI, _TAC),
+    "tau_request": (lambda periodic, ksi, psm, guti, tac: tau_request(guti, tac, periodic, ksi,
+                                                                      psm), _GUTI, _TAC),
     "tau_accept": (lambda plmn, t3412, tac: tau_accept(plmn, [tac], t3412, None), _TAC),
     "tau_accept_guti": (lambda plmn, t3412, tac, guti: tau_accept(plmn, [tac], t3412, guti),
                         _TAC, _GUTI),
@@ -207,11 +217,11 @@ class NASMessages:
     def _fill(self, kind: str, consts: tuple, values: tuple) -> bytes:
         return self.templates.encode(self._k[kind], consts, values)
 
-    def attach_request(self, identity: str | Guti, ksi: int = NO_KEY) -> bytes:
+    def attach_request(self, identity: str | Guti, ksi: int = NO_KEY, psm: bool = False) -> bytes:
         """See `attach_request`."""
         if isinstance(identity, Guti):
-            return self._fill("attach_guti", (ksi,), (identity,))
-        return self._fill("attach_imsi", (ksi,), (identity,))
+            return self._fill("attach_guti", (ksi, psm), (identity,))
+        return self._fill("attach_imsi", (ksi, psm), (identity,))
 
     def attach_accept(self, guti: Guti, tacs: list[int], t3412: int, ue_ip: bytes) -> bytes:
         """See `attach_accept` (one TAC in the list: templated; more: pycrate)."""
@@ -231,9 +241,10 @@ class NASMessages:
         """See `identity_response_imeisv`."""
         return self._fill("identity_response", (), (imeisv,))
 
-    def tau_request(self, guti: Guti, old_tac: int, periodic: bool, ksi: int) -> bytes:
+    def tau_request(self, guti: Guti, old_tac: int, periodic: bool, ksi: int,
+                    psm: bool = False) -> bytes:
         """See `tau_request`."""
-        return self._fill("tau_request", (periodic, ksi), (guti, old_tac))
+        return self._fill("tau_request", (periodic, ksi, psm), (guti, old_tac))
 
     def tau_accept(self, plmn: str, tacs: list[int], t3412: int,
                    new_guti: Guti | None) -> bytes:

@@ -97,12 +97,13 @@ def build(scn: Scenario, sched: Schedule, seed: int,
                        and steps[0].t <= a.arrive[i] + 1)
             timelines.append(PhoneTimeline(person, steps, _sessions(scn, steps, r, events), arrives))
             persons.append(person)
-    r = rng(seed, "m2m")
+    r, psm = rng(seed, "m2m"), rng(seed, "m2m-psm")
     lte = [c for c in scn.cells if c.rat == "lte"] or list(scn.cells)
     for _ in range(op.m2m_devices):
         cell = r.choice(lte)  # LTE-M / NB-IoT modules: LTE cells only
-        person = Person(len(persons), cell.zone, ids.phone(scn.network.plmn, True, op.m2m_tacs),
-                        m2m=True)
+        phone = ids.phone(scn.network.plmn, True, op.m2m_tacs,
+                          psm=psm.random() < op.m2m_psm_share)
+        person = Person(len(persons), cell.zone, phone, m2m=True)
         on = _free(r, scn.start + 1, scn.start + 3600, [], MIN_GAP, scn.bin_seconds) or scn.start
         timelines.append(PhoneTimeline(person, (Step(on, cell),), ()))
         persons.append(person)
@@ -115,7 +116,8 @@ class _Identities:
     def __init__(self, scn: Scenario, r: random.Random) -> None:
         self.op, self.r, self.taken = scn.city.operator, r, set()
 
-    def phone(self, plmn: str, domestic: bool, tacs: tuple[str, ...] = _TACS) -> Phone:
+    def phone(self, plmn: str, domestic: bool, tacs: tuple[str, ...] = _TACS,
+              psm: bool = False) -> Phone:
         r, digits = self.r, 15 - len(plmn)
         imsi = plmn + f"{r.randrange(10 ** digits):0{digits}d}"
         while imsi in self.taken:
@@ -128,7 +130,7 @@ class _Identities:
             while msisdn in self.taken:
                 msisdn = _COUNTRY_CODE + f"{r.randrange(6 * 10 ** 8, 8 * 10 ** 8):09d}"
             self.taken.add(msisdn)
-        return Phone(imsi, imeisv, r.random() < self.op.imeisv_share, msisdn)
+        return Phone(imsi, imeisv, r.random() < self.op.imeisv_share, msisdn, psm)
 
 
 def _cells(scn: Scenario, segs: list[tuple[int, int, int]], r: random.Random, nr: bool

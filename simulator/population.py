@@ -24,13 +24,16 @@ class Phone:
 
     `reports_imeisv`: the MME asks this phone for its IMEISV at its first attach.
     `msisdn`: the E.164 number of the subscription (digits, country code first), None
-    for a data-only SIM.
+    for a data-only SIM.  `psm`: an IoT module, which asks for power saving mode (an
+    active time T3324 and an extended periodic timer T3412) in its attach and tracking
+    area update requests (TS 24.301 §5.3.11, TS 23.682 §4.5.4); handsets do not.
     """
 
     imsi: str
     imeisv: str
     reports_imeisv: bool
     msisdn: str | None = None
+    psm: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,7 +212,8 @@ class Core:
             ue.index, phone.imsi, phone.msisdn, phone.imeisv if phone.reports_imeisv else None,
             cell, ue_ip, ue.sgw_u)
         t = self._ue_say(t, ue, True, "InitialUEMessage/AttachRequest", s1.initial_ue_message(
-            ue.enb_ue, self.nas.attach_request(ident), cell, "mo-Signalling", mtmsi),
+            ue.enb_ue, self.nas.attach_request(ident, psm=phone.psm), cell, "mo-Signalling",
+            mtmsi),
             then + session)
         if asks_imeisv:
             t = self._ue_say(t, ue, False, "DownlinkNASTransport/IdentityRequest",
@@ -253,7 +254,8 @@ class Core:
                                     ue.sgw_u, initial=False)
         t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
                          s1.initial_ue_message(ue.enb_ue, self.nas.tau_request(
-                             old, old_tac, False, self._ksi), cell, "mo-Signalling"), then)
+                             old, old_tac, False, self._ksi, phone.psm), cell, "mo-Signalling"),
+                         then)
         t = self._context_setup(t, ue, "InitialContextSetupRequest", None)
         t = self._tau_accept(t, ue, True)
         return self._ue_say(t, ue, False, "LocationReportingControl",
@@ -304,8 +306,8 @@ class Core:
         s1, cell = self.s1, ue.cell
         t = self._ue_say(t, ue, True, "InitialUEMessage/TrackingAreaUpdateRequest",
                          s1.initial_ue_message(ue.enb_ue, self.nas.tau_request(
-                             ue.guti, ue.reg_tac, periodic, self._ksi), cell, "mo-Signalling",
-                             ue.guti.mtmsi))
+                             ue.guti, ue.reg_tac, periodic, self._ksi, ue.phone.psm), cell,
+                             "mo-Signalling", ue.guti.mtmsi))
         t = self._tau_accept(t, ue, not periodic)
         return self.release(t, ue, ("nas", "normal-release"), requested=False)
 
@@ -352,7 +354,7 @@ class Core:
         if cell.tac != ue.reg_tac:  # connected-mode TAU into a new tracking area
             t = self._ue_say(t, ue, True, "UplinkNASTransport/TrackingAreaUpdateRequest",
                              s1.uplink_nas(ue.mme_ue, ue.enb_ue, self.nas.tau_request(
-                                 ue.guti, ue.reg_tac, False, self._ksi), cell))
+                                 ue.guti, ue.reg_tac, False, self._ksi, ue.phone.psm), cell))
             t = self._tau_accept(t, ue, True)
         return t
 

@@ -49,6 +49,9 @@ TAI_IES = {
 }
 # the UE leaves the network (§5.5.2.2 UE initiated detach)
 LEAVING = frozenset({"EMMDetachRequestMO"})
+# §8.2.4 / §8.2.29: the UE asks for power saving mode (an active time T3324, §5.3.11), which
+# IoT modules do and handsets do not (collector.m2m)
+PSM_IES = {"EMMAttachRequest": "T3324", "EMMTrackingAreaUpdateRequest": "T3324"}
 # messages whose title in §8.2/§8.3 itself starts with EMM or ESM (EMM STATUS, ESM STATUS, ...)
 _PREFIXED_IN_SPEC = frozenset({"EMMInformation", "EMMStatus", "ESMInformationRequest",
                                "ESMInformationResponse", "ESMStatus", "ESMDummyMessage",
@@ -60,7 +63,8 @@ _CIPHERED_HEADERS = (2, 4)
 class NASInfo:
     """What one NAS message tells: its name, the UE identity, GUTIs, TAIs, detach."""
 
-    __slots__ = ("name", "emm", "subscriber", "tmsi", "new_tmsi", "has_tai", "off", "imei_tac")
+    __slots__ = ("name", "emm", "subscriber", "tmsi", "new_tmsi", "has_tai", "off", "imei_tac",
+                 "psm")
 
     def __init__(self, name: str, emm: bool) -> None:
         self.name = name                              # spec-style name, e.g. 'AttachRequest'
@@ -71,6 +75,7 @@ class NASInfo:
         self.has_tai = False
         self.off = False
         self.imei_tac: str | None = None              # TAC of an IMEI / IMEISV it carries
+        self.psm = False                              # the UE requests power saving mode
 
     @property
     def has_identity(self) -> bool:
@@ -80,7 +85,7 @@ class NASInfo:
     def __repr__(self) -> str:
         return (f"NASInfo({self.name!r}, subscriber={self.subscriber!r}, tmsi={self.tmsi!r}, "
                 f"new_tmsi={self.new_tmsi!r}, has_tai={self.has_tai}, off={self.off}, "
-                f"imei_tac={self.imei_tac!r})")
+                f"imei_tac={self.imei_tac!r}, psm={self.psm})")
 
 
 def spec_name(pycrate_name: str) -> str:
@@ -135,6 +140,7 @@ class NASEPSDecoder:
             info.new_tmsi = (guti[3], guti[4])
         info.has_tai = _present(msg, TAI_IES.get(cls)) is not None
         info.off = cls in LEAVING
+        info.psm = _present(msg, PSM_IES.get(cls)) is not None
 
 
 def _present(msg, ie_name: str | None):

@@ -204,3 +204,4 @@ class EPSNASReader:
             if kind != IMSI:
                 info.imei_tac = value
         info.has_tai = "tai" in roles
+        info.psm = "psm" in roles

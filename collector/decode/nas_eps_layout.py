@@ -13,7 +13,8 @@ One line per message type: its name, its mandatory IEs after the header (EMM:
     @role      an IE the decoder reads: @id EPS mobile identity of the UE (§9.9.3.12),
                @mi mobile identity (TS 24.008 §10.5.1.4), @guti GUTI allocated (§9.9.3.12),
                @tai tracking area identities (§9.9.3.32-33), @imeisv the UE's IMEISV
-               (TS 24.008 §10.5.1.4)
+               (TS 24.008 §10.5.1.4), @psm T3324 value: the UE requests power saving mode
+               (§5.3.11, GPRS timer 2 of TS 24.008 §10.5.7.4)
 
 Names are pycrate's class names less the EMM/ESM prefix the spec lacks, as
 `nas_eps.spec_name` writes them (the `nas` field of `collector inspect`).  The
@@ -27,14 +28,15 @@ from __future__ import annotations
 # §8.2: EMM message type (§9.8) -> (name, mandatory, optional)
 EMM = {
     0x41: ("AttachRequest", "1 LV@id LV LVE",  # §8.2.4
-           "19:4 50 52:6@tai 5C:3 31 13:6 9- 11 20 40 F- 5D D- E- C- 10 6A 5E 6E 6F 6D 17* 32 B-"),
+           "19:4 50 52:6@tai 5C:3 31 13:6 9- 11 20 40 F- 5D D- E- C- 10 6A@psm 5E 6E 6F 6D 17* 32 "
+           "B-"),
     0x42: ("AttachAccept", "1 1 LV@tai LVE",  # §8.2.1
            "50@guti 13:6 23 53:2 17:2 59:2 4A 34 64 F- 5E 6A 6E E- D- 6B C- 6C 7A= 7C= 66 B-"),
     0x43: ("AttachComplete", "LVE", ""),  # §8.2.2
     0x44: ("AttachReject", "1", "78= 5F 16 A-"),  # §8.2.3
     0x46: ("DetachAccept", "", ""),  # §8.2.10
     0x48: ("TrackingAreaUpdateRequest", "1 LV@id",  # §8.2.29
-           "B- 8- 19:4 50 55:5 58 52:6@tai 5C:3 A- 57 31 13:6 9- 11 20 40 F- 5D E- D- C- 10 6A 5E "
+           "B- 8- 19:4 50 55:5 58 52:6@tai 5C:3 A- 57 31 13:6 9- 11 20 40 F- 5D E- D- C- 10 6A@psm 5E "
            "6E 6F 6D 17* 32"),
     0x49: ("TrackingAreaUpdateAccept", "1",  # §8.2.26
            "5A:2 50@guti 54@tai 57 13:6 23 53:2 17:2 59:2 4A 34 64 F- 5E 6A 6E 68 65 E- D- 6B C- 6C "

@@ -76,7 +76,7 @@ class _Plan:
         # no wanted IE (S1 SETUP, ...): no row, nothing to correlate; read no further
         self.empty = None if wanted else _NEW_TUPLE(S1APRead, (
             name, self.flags | F_EMPTY, None, None, None, None, None, None, None, (), None, None,
-            None, False, False, None, None))
+            None, False, False, None, None, False))
 
 
 class S1APDecoder:
@@ -199,7 +199,7 @@ class S1APDecoder:
             return _NEW_TUPLE(S1APRead, (
                 plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi, bearers, None,
                 None, None, s_tmsi is not None or plmn is not None or tac is not None
-                or cell is not None, False, None, None))
+                or cell is not None, False, None, None, False))
         return self._finish(plan, enb, mme, source, nas_pdus, plmn, tac, cell, s_tmsi,
                             paging_imsi, bearers)
 
@@ -208,19 +208,20 @@ class S1APDecoder:
                 s_tmsi: tuple | None, paging_imsi: bytes | None, bearers: tuple) -> S1APRead:
         """The S1APRead of a message's S1AP facts: its NAS read, its paging IMSI pseudonymised."""
         nas = sub = tmsi = new_tmsi = reason = imei_tac = None
-        named, off = s_tmsi is not None or paging_imsi is not None, False
+        named, off, psm = s_tmsi is not None or paging_imsi is not None, False, False
         if nas_pdus:
             info, reason = self._decode_nas(nas_pdus, plan.uplink)
             if info is not None:
-                nas, sub, tmsi, new_tmsi, off, imei_tac = (
-                    info.name, info.subscriber, info.tmsi, info.new_tmsi, info.off, info.imei_tac)
+                nas, sub, tmsi, new_tmsi, off, imei_tac, psm = (
+                    info.name, info.subscriber, info.tmsi, info.new_tmsi, info.off, info.imei_tac,
+                    info.psm)
                 named = named or info.has_identity or info.has_tai
         if sub is None and paging_imsi is not None:
             sub = self._subscriber_of_tbcd(paging_imsi)
         row = named or plmn is not None or tac is not None or cell is not None
         return _NEW_TUPLE(S1APRead, (
             plan.name, plan.flags, enb, mme, source, plmn, tac, cell, s_tmsi or tmsi, bearers,
-            nas, sub, new_tmsi, row, off, reason, imei_tac))
+            nas, sub, new_tmsi, row, off, reason, imei_tac, psm))
 
     def _careful_facts(self, payload: bytes) -> S1APRead | str:
         """`facts` IE by IE: the hand-written readers where they are sure, pycrate elsewhere."""
@@ -237,7 +238,7 @@ class S1APDecoder:
                   time: float) -> tuple[list[SignallingEvent], str | None]:
         """The event of what `facts` read, attributed through the correlation tables."""
         (name, flags, enb, mme, source, plmn, tac, cell, tmsi, bearers, nas, sub, new_tmsi, row,
-         off, reason, imei_tac) = read
+         off, reason, imei_tac, psm) = read
         if flags & F_EMPTY:
             return [], reason
         corr = self._correlator
@@ -270,7 +271,7 @@ class S1APDecoder:
         return [SignallingEvent(
             frame, time, "s1ap", name, nas, None if sub is None else sub.pseudonym,
             None if sub is None else sub.home_mcc, plmn, tac, cell,
-            None if cell is None else "eutran", off, bool(flags & F_TARGET), imei_tac)], reason
+            None if cell is None else "eutran", off, bool(flags & F_TARGET), imei_tac, psm)], reason
 
     def state(self) -> list:
         """The association numbers (the correlation tables' keys), for a snapshot: a
@@ -367,6 +368,7 @@ class S1APDecoder:
                 main.new_tmsi = main.new_tmsi or other.new_tmsi
                 main.has_tai = main.has_tai or other.has_tai
                 main.imei_tac = main.imei_tac or other.imei_tac
+                main.psm = main.psm or other.psm
         return main, reason
 
     def _subscriber_of_tbcd(self, octets: bytes) -> Subscriber | None:

@@ -100,6 +100,7 @@ class S1APRead(NamedTuple):
     off: bool                        # the UE leaves the network
     reason: str | None               # what was dropped (a NAS-PDU), the S1AP part kept
     imei_tac: str | None = None      # TAC of an IMEI / IMEISV in the NAS (the rest dropped)
+    psm: bool = False                # the NAS asks for power saving mode (an IoT module)
 
 
 def read_facts(values: dict) -> S1APFacts:

@@ -16,7 +16,9 @@ M2M modules: the demo's module TACs are not in the collector's built-in list and
 behaviour rule needs a whole quiet day (the modules attach on the first day and the second
 never closes before the end of input), so the collector counts them as people throughout;
 they are taken out of the comparisons by their identity (their per-bin cells from their
-timelines are added to the truth's), unless the collector recognised them by TAC.
+timelines are added to the truth's), unless the collector recognised them by TAC or they
+ask for power saving mode (the simulator's `Phone.psm`: in their attach request already,
+so never counted).
 """
 
 from __future__ import annotations
@@ -158,11 +160,13 @@ def is_m2m(tl) -> bool:
 
 
 def counted_m2m(demo: Demo) -> list:
-    """The M2M modules the collector counts as people: those it did not recognise by their
-    IMEI TAC (a module so recognised is never counted; the behaviour rule cannot act within
-    the demo's two days)."""
+    """The M2M modules the collector counts as people: those that do not ask for power
+    saving mode and that it did not recognise by their IMEI TAC (a module so recognised is
+    never counted; the behaviour rule cannot act within the demo's two days)."""
     pipe, out = demo.pipe, []
     for tl in filter(is_m2m, demo.timelines):
+        if tl.person.phone.psm:
+            continue
         slot = pipe.presence._slot.get(demo.pseudo(tl.person.phone.imsi))
         if slot is None or pipe.edge.m2m.cols.m2m[slot] != 2:
             out.append(tl)

@@ -19,9 +19,11 @@ from collector.decode.aper_bits import Doubt
 from collector.decode.nas_eps import (
     ALLOCATED_GUTI_IES,
     IMEISV_IES,
+    PSM_IES,
     TAI_IES,
     UE_IDENTITY_IES,
     NASEPSDecoder,
+    NASInfo,
     spec_name,
 )
 from collector.decode.nas_eps_fast import EPSNASReader
@@ -130,7 +132,7 @@ def test_layout_is_pycrates(row: tuple, cls) -> None:
     # the roles sit where nas_eps reads the identity, GUTI and TAI IEs
     expected = {}
     for table, roles in ((UE_IDENTITY_IES, {"id", "mi"}), (ALLOCATED_GUTI_IES, {"guti"}),
-                         (TAI_IES, {"tai"}), (IMEISV_IES, {"imeisv"})):
+                         (TAI_IES, {"tai"}), (IMEISV_IES, {"imeisv"}), (PSM_IES, {"psm"})):
         if cls.__name__ in table:
             expected[where[table[cls.__name__]]] = roles
     got = _roles(layout)
@@ -168,7 +170,7 @@ def test_tau_request_identity_response_detach_service_request() -> None:
     info, _ = both(sim.tau_request(GUTI, 5, periodic=True, ksi=1), uplink=True)
     assert info[0] == "TrackingAreaUpdateRequest" and info[3] == (0x2A, 0xC0FFEE01) and info[5]
     info, _ = both(sim.identity_response_imeisv("3534900698733190"), uplink=True)
-    assert info == ("IdentityResponse", True, None, None, None, False, False, "35349006")
+    assert info == ("IdentityResponse", True, None, None, None, False, False, "35349006", False)
     identity = TS24301_EMM.EMMIdentityResponse(val={"ID": {"type": 1, "ident": IMSI}}).to_bytes()
     assert both(identity, uplink=True)[0][2] == (PSEUDONYM(IMSI), "208")
     detach = sim.detach_request_switch_off(GUTI, ksi=1)
@@ -177,6 +179,24 @@ def test_tau_request_identity_response_detach_service_request() -> None:
     assert both(network, uplink=False)[0][:7:6] == ("DetachRequest", False)  # §8.2.11.2
     info, _ = both(sim.service_request(ksi=1, seq=9), uplink=True)
     assert info[0] == "ServiceRequest" and info[1]
+
+
+def test_a_power_saving_mode_request_marks_an_iot_module() -> None:
+    """§5.3.11: a UE asking for an active time (T3324, IEI 0x6A) in its attach or TAU
+    request wants power saving mode, as IoT modules do; the bytes are pycrate's encoding of
+    the request (both paths read them), and tshark names the IE (test_tshark_reads_psm)."""
+    psm = [i for i, s in enumerate(NASInfo.__slots__) if s == "psm"][0]
+    for buf in (sim.attach_request(IMSI, psm=True), sim.attach_request(GUTI, 1, psm=True),
+                sim.tau_request(GUTI, 5, periodic=True, ksi=1, psm=True)):
+        assert b"\x6a\x01" in buf and both(buf, uplink=True)[0][psm] is True
+    for buf in (sim.attach_request(IMSI), sim.tau_request(GUTI, 5, periodic=True, ksi=1)):
+        assert both(buf, uplink=True)[0][psm] is False
+    # T3412 extended alone (a network-side timer request, not an active time): no PSM
+    alone = TS24301_EMM.EMMTrackingAreaUpdateRequest(val={
+        "NAS_KSI": {"TSC": 0, "Value": 1}, "EPSUpdateType": {"Value": 2},
+        "OldGUTI": {"type": 6, "ident": GUTI.ident()},
+        "T3412Ext": {"Unit": 1, "Value": 1}}).to_bytes()
+    assert both(alone, uplink=True)[0][psm] is False
 
 
 @pytest.mark.parametrize("hexa, expected", [
@@ -232,6 +252,8 @@ def nas_corpus() -> list[tuple[bytes, bool]]:
             if not isinstance(read, str):
                 out.update((pdu, read[0] in UPLINK_NAS) for pdu in read[1].nas_pdus)
     out.update([(sim.attach_request(IMSI), True), (sim.tau_request(GUTI, 3, False, 2), True),
+                (sim.attach_request(GUTI, 1, psm=True), True),
+                (sim.tau_request(GUTI, 3, True, 2, psm=True), True),
                 (sim.attach_complete(), True), (sim.detach_request_switch_off(GUTI, 2), True)])
     return sorted(out)
 

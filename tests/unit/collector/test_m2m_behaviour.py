@@ -29,12 +29,14 @@ PSEUDONYM = Pseudonymizer(bytes(range(32)))
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    """Three days of a small demo (5 %) with 10 M2M modules; the collector's pipeline after
-    the replay, its presence rows, the truth, the modules' and persons' pseudonyms."""
+    """Three days of a small demo (5 %) with 10 M2M modules that do not ask for power saving
+    mode (so behaviour alone tells them); the collector's pipeline after the replay, its
+    presence rows, the truth, the modules' and persons' pseudonyms."""
     import json
 
     out = tmp_path_factory.mktemp("m2m-days")
     text = (BUILTIN / "demo.toml").read_text().replace("m2m_devices = 20 ", "m2m_devices = 200 ")
+    text = text.replace("m2m_psm_share = 0.5 ", "m2m_psm_share = 0.0 ")
     scn = resize(parse(text, "demo.toml"), 0.05, DAYS)
     generate(scn, out, SEED)
     persons, _ = phones.build(scn, schedule.plan(scn, agents.build(scn, SEED), SEED), SEED, [])
@@ -79,3 +81,42 @@ def test_presence_after_the_first_quiet_day_equals_the_truth(city) -> None:
     bins_before = (day3 - scn.start) // scn.bin_seconds
     # every module counted in every bin from its power-on (within the first hour: 4 bins)
     assert len(modules) * (bins_before - 4) <= extra <= len(modules) * bins_before
+
+
+@pytest.fixture(scope="module")
+def psm_city(tmp_path_factory):
+    """One day of the same small demo whose 10 modules all ask for power saving mode."""
+    import json
+
+    out = tmp_path_factory.mktemp("m2m-psm")
+    text = (BUILTIN / "demo.toml").read_text().replace("m2m_devices = 20 ", "m2m_devices = 200 ")
+    text = text.replace("m2m_psm_share = 0.5 ", "m2m_psm_share = 1.0 ")
+    scn = resize(parse(text, "demo.toml"), 0.05, 1)
+    generate(scn, out, SEED)
+    persons, _ = phones.build(scn, schedule.plan(scn, agents.build(scn, SEED), SEED), SEED, [])
+    cfg = EdgeConfig("m2m", 1, scn.bin_seconds, reference=str(out), m2m_tacs=frozenset(),
+                     analytics=AnalyticsConfig(timezone=TIMEZONE))
+    pipe, batches = pipeline_run(str(out / "s1.pcap"), cfg, PSEUDONYM)
+    rows = [r for b in batches for r in b.presence]
+    truth = json.loads((out / "truth.json").read_text())
+    modules = {PSEUDONYM(p.phone.imsi) for p in persons if p.m2m}
+    people = {PSEUDONYM(p.phone.imsi) for p in persons if p.phone and not p.m2m}
+    return pipe, rows, truth, modules, people
+
+
+def test_modules_asking_for_power_saving_are_never_counted(psm_city) -> None:
+    """Their attach request (and every TAU after) carries T3324: flagged (3) from their first
+    bin, so the presence rows equal the truth's in every bin of the first day already (the
+    behaviour rule needs a whole day); no person is flagged."""
+    pipe, rows, truth, modules, people = psm_city
+    assert len(modules) == 10
+    assert {_flag(pipe, m) for m in modules} == {3}
+    assert not [p for p in people if _flag(pipe, p)]
+    assert pipe.edge.m2m.by_psm == len(modules) and pipe.edge.m2m.by_behaviour == 0
+    want = Counter({(parse_iso(r["start"]), r["cell"]): r["devices"]
+                    for r in truth["cell_presence"]})
+    got = Counter()
+    for r in rows:
+        got[(r.bin_start, r.cell)] += r.devices
+    assert len(want) > 100
+    assert {k: n for k, n in got.items() if n} == {k: n for k, n in want.items() if n}

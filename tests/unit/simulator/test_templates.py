@@ -70,9 +70,11 @@ def test_s1ap_equals_pycrate_at_every_id_width(tiny, mme_width, enb_width):
                         r.getrandbits(32))
         for name, args in [
                 ("attach_request", (imsi,)), ("attach_request", (guti,)),
+                ("attach_request", (imsi, 7, True)), ("attach_request", (guti, 1, True)),
                 ("attach_accept", (guti, [cell.tac], tiny.network.t3412, r.randbytes(4))),
                 ("identity_response_imeisv", (Digits(3).sample(r, 16),)),
                 ("tau_request", (guti, cell.tac, r.random() < 0.5, 1)),
+                ("tau_request", (guti, cell.tac, r.random() < 0.5, 1, True)),
                 ("tau_accept", (guti.plmn, [cell.tac], tiny.network.t3412, guti)),
                 ("tau_accept", (guti.plmn, [cell.tac], tiny.network.t3412, None)),
                 ("service_request", (1, r.randrange(32))),

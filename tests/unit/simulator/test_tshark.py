@@ -69,11 +69,16 @@ def test_tshark_reads_the_phones_imsis_on_s11_and_s6a(tiny_out):
 
 def test_a_small_demo_with_roamers_is_clean(tmp_path):
     """The city model (roamers' IMSIs of five countries, arrivals, nights off, M2M) encodes
-    into frames tshark reads without a warning; roamers' IMSIs keep their MCC."""
-    from simulator.generate import generate
-    from simulator.scenario import load, resize
+    into frames tshark reads without a warning; roamers' IMSIs keep their MCC; the M2M
+    module asks for power saving mode (T3324 of 2 minutes) in its attach and TAU requests."""
+    from pathlib import Path
 
-    summary = generate(resize(load("demo"), 0.03, 1), tmp_path, SEED)
+    from simulator.generate import generate
+    from simulator.scenario import parse, resize
+
+    demo = Path(population.__file__).parent / "scenarios" / "demo.toml"
+    text = demo.read_text().replace("m2m_psm_share = 0.5 ", "m2m_psm_share = 1.0 ")
+    summary = generate(resize(parse(text, "demo.toml"), 0.03, 1), tmp_path, SEED)
     rows = _tshark("-r", str(tmp_path / "s1.pcap"), "-T", "fields", "-e", "frame.protocols",
                    "-e", "_ws.expert.severity", "-e", "e212.imsi", "-e", "e212.mcc"
                    ).splitlines()
@@ -86,6 +91,10 @@ def test_a_small_demo_with_roamers_is_clean(tmp_path):
         mccs.update({i[:3] for i in imsi.split(",") if i})
         mccs.update({m for m in mcc.split(",") if m})  # the home PLMN of a SUCI (NR cells)
     assert mccs["001"] and set(mccs) - {"001"}  # a few roamers at this scale
+    psm = _tshark("-r", str(tmp_path / "s1.pcap"), "-Y", "nas_eps.nas_msg_emm_type == 0x41 || nas_eps.nas_msg_emm_type == 0x48",
+                  "-V")
+    assert "malformed" not in psm.lower()
+    assert psm.count("GPRS Timer 2 - T3324 value") >= 2 and "GPRS Timer: 2 min" in psm
 
 
 def test_ngap_and_5gs_nas_of_nr_cells_are_clean(tmp_path):
