@@ -6,15 +6,26 @@ domestic device of unknown home, `XX` a roamer of country XX.  Weights (extrapol
 - `home:<h>`: census(h) / residents(h), residents from `Store.residents()` of the day (the
   first day's for hours before it); in a presence hour, census(h) / the devices of home h
   present in any cell that hour (`Weights.calibrated`: phones off at night, homes decided
-  during the day); with age bands (contract C) the raked (zone, band) weights ride along;
+  during the day); with age bands (contract C) the raked (zone, band) weights w(h, a), all
+  of a zone scaled by one factor in a presence hour so that its present devices still
+  stand for census(h);
 - `domestic`, `unknown` and a `home:<h>` without its own weight: the national ratio
-  Σ census / Σ residents.  With no residents rows in the store, residents(h) is the HLL
+  Σ census / Σ residents, whatever their band; with `Basis.visitor_bands`, that of their
+  band a, Σ_h w(h, a) n(h, a) / Σ_h n(h, a) over the raked residents n(h, a) (off by
+  default: it holds only if the visitors' phones per person of each band are the
+  residents', which no tally measures; on Lyon it made the visitors worse, README).
+  With no residents rows in the store, residents(h) is the HLL
   union of the `home:<h>` sketches over everything stored; with no home segment either
   (short replays), the national ratio is census total / distinct non-foreign devices seen
   over everything stored (HLL unions: their error is added to every figure's interval);
 - `XX`: 1 / (capture_share(XX) × carry_rate(XX)) of the `[foreign]` table, or its default;
 - without a census every domestic device counts as one person (basis "no census").
 Non-resident weights are models: their relative error `Basis.visitor_rse` widens intervals.
+The presence and sketch rows carry the device's age band (wire.tally version 5; "" without a
+profile): each (segment, band) is a stratum (`stratum`, "home:lyon-1|30-44"; a band ""
+stratum is the bare segment) weighed by `Weights.of` as above, so that a resident's phone
+stands for the people of its own zone and age band (children and the elderly own fewer
+phones: the all-ages w(h) over-weighs the adults who commute, README "Extrapolation").
 
 A zone-hour's devices are the mean over the hour's bins of the zone's devices per bin (its
 cells summed), per segment, less the unknown-home devices taken for residents whose home is
@@ -47,6 +58,7 @@ from wire.tally import COUNTRY_RE, SKETCH_SECONDS
 
 HOUR = 3600
 DAY = 86400
+BAND_SEP = "|"  # between the segment and the age band of a stratum
 REST = ""  # the `country` label of a visitors figure's non-foreign part (never rendered)
 DEFAULT_FOREIGN = ForeignFactors(capture_share=0.3, carry_rate=0.95)
 # The weights of non-residents are models, not measurements: the national ratio stands for
@@ -69,6 +81,9 @@ class Basis:
     foreign_default: ForeignFactors = DEFAULT_FOREIGN
     census_bands: Mapping[str, Mapping[str, int]] | None = None  # {zone: {age band: people}}
     visitor_rse: float = VISITOR_RSE  # relative error of the weights of non-residents
+    # weigh the domestic devices of unknown home by the national ratio of their age band
+    # (module docstring) rather than the all-ages one
+    visitor_bands: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,34 +95,76 @@ class Weights:
     basis: Basis
     extra_rse: float = 0.0
     by_band: Mapping[tuple[str, str], Weight] = field(default_factory=dict)  # raked (h, a)
+    national_by_band: Mapping[str, Weight] = field(default_factory=dict)  # band a: national
 
-    def calibrated(self, present: Mapping[str, float]) -> Weights:
-        """The weights of one hour: `home:<h>` is census(h) / the devices of home h present
-        in any cell that hour (`present`, a mean over its bins), where at least one is; the
-        others as they are (module docstring, "activity")."""
+    def calibrated(self, present: Mapping[tuple[str, str], float]) -> Weights:
+        """The weights of one hour: the weights of home h times one factor, census(h) / the
+        people its devices present in any cell that hour stand for (`present`: {(h, band):
+        devices}, a mean over the hour's bins; a device of band a weighs w(h, a), of band ""
+        or without a raked weight w(h)), where at least one is present; the others as they
+        are (module docstring, "activity").  Without bands this is census(h) / present(h)."""
         census = self.basis.census
         if census is None:
             return self
-        home = dict(self.home)
-        for zone, n in present.items():
-            if n >= 1.0 and zone in census:
+        home, by_band = dict(self.home), dict(self.by_band)
+        zones: dict[str, dict[str, float]] = {}
+        for (zone, band), n in present.items():
+            zones.setdefault(zone, {})[band] = n
+        raked: dict[str, list[str]] = {}  # zone -> its bands with a raked weight
+        for zone, band in self.by_band:
+            raked.setdefault(zone, []).append(band)
+        for zone, bands in zones.items():
+            n = sum(bands.values())
+            if n < 1.0 or zone not in census:
+                continue
+            base = self.home.get(zone)
+            if base is None or base.value is None or base.value <= 0:
                 home[zone] = Weight(census[zone] / n, "census / present")
-        return Weights(home, self.national, self.basis, self.extra_rse, self.by_band)
+                continue
+            mass = sum(m * _value(self.by_band.get((zone, b)), base.value)
+                       for b, m in bands.items())
+            k = census[zone] / mass
+            home[zone] = Weight(base.value * k, "census / present")
+            for band in raked.get(zone, ()):
+                w = self.by_band[(zone, band)]
+                if w.value is not None:
+                    by_band[(zone, band)] = Weight(w.value * k, "raked zone × age / present")
+        return Weights(home, self.national, self.basis, self.extra_rse, by_band,
+                       self.national_by_band)
 
-    def of(self, segment: str) -> Weight:
-        """People one device of `segment` stands for."""
+    def of(self, label: str) -> Weight:
+        """People one device of the stratum `label` (a segment, with its age band after
+        BAND_SEP when it has one) stands for: module docstring."""
+        segment, band = split_stratum(label)
         if COUNTRY_RE.match(segment):
             return foreign_weight(segment, self.basis.foreign, self.basis.foreign_default)
         if segment.startswith("home:"):
-            w = self.home.get(segment[5:])
-            if w is not None and w.value is not None:
-                return w
-        return self.national
+            for w in (self.by_band.get((segment[5:], band)) if band else None,
+                      self.home.get(segment[5:])):
+                if w is not None and w.value is not None:
+                    return w
+        w = self.national_by_band.get(band) if band and self.basis.visitor_bands else None
+        return w if w is not None and w.value is not None else self.national
+
+
+def stratum(segment: str, band: str) -> str:
+    """The stratum label of a segment and age band: the segment when the band is ""."""
+    return f"{segment}{BAND_SEP}{band}" if band else segment
+
+
+def split_stratum(label: str) -> tuple[str, str]:
+    """(segment, age band) of a stratum label (band "" for a bare segment)."""
+    segment, _, band = label.partition(BAND_SEP)
+    return segment, band
+
+
+def _value(w: Weight | None, default: float) -> float:
+    return w.value if w is not None and w.value is not None else default
 
 
 def is_foreign(segment: str) -> bool:
-    """True for a roamer's segment (ISO 3166 alpha-2)."""
-    return bool(COUNTRY_RE.match(segment))
+    """True for a roamer's segment (ISO 3166 alpha-2), or a stratum of one."""
+    return bool(COUNTRY_RE.match(split_stratum(segment)[0]))
 
 
 def residents_of(store, at: int | None = None, until: int | None = None) -> dict[str, int]:
@@ -136,7 +193,8 @@ def weights(store, basis: Basis, at: int | None = None, until: int | None = None
         residents = {z: n for z, n in residents.items() if z in census}
     if sum(residents.values()) > 0:
         home = poststratify(census, residents)
-        return Weights(home, home[UNKNOWN_HOME], basis, 0.0, _raked(store, basis, at, until))
+        by_band, national_by_band = _raked(store, basis, at, until)
+        return Weights(home, home[UNKNOWN_HOME], basis, 0.0, by_band, national_by_band)
     rows = [r for r in store.sketches() if not is_foreign(r[4])]
     homes = _residents_from_sketches(rows, census)
     if sum(homes.values()) >= 1.0:
@@ -151,19 +209,30 @@ def weights(store, basis: Basis, at: int | None = None, until: int | None = None
 
 
 def _raked(store, basis: Basis, at: int | None, until: int | None
-           ) -> dict[tuple[str, str], Weight]:
+           ) -> tuple[dict[tuple[str, str], Weight], dict[str, Weight]]:
     """Raked (zone, age band) weights of the residents with a subscriber profile (contract C:
-    `Store.residents_by_band`), when the census has bands and some resident has one."""
+    `Store.residents_by_band`), when the census has bands and some resident has one, and
+    the national weight of each band, Σ_h w(h, a) n(h, a) / Σ_h n(h, a): the people of
+    band a the raking gave the profiled residents of band a, per device (the census of the
+    band when every resident has a profile), for the domestic devices of unknown home."""
     if basis.census_bands is None or not hasattr(store, "residents_by_band"):
-        return {}
+        return {}, {}
     by_band = dict(store.residents_by_band(at))
     day = at
     while not by_band and day is not None and until is not None and day < until:
         day += DAY
         by_band = dict(store.residents_by_band(day))
     if not any(b for bands in by_band.values() for b in bands):
-        return {}
-    return rake_weights(basis.census_bands, by_band)
+        return {}, {}
+    raked = rake_weights(basis.census_bands, by_band)
+    people: dict[str, float] = {}
+    devices: dict[str, int] = {}
+    for (zone, band), w in raked.items():
+        n = by_band[zone][band]
+        people[band] = people.get(band, 0.0) + w.value * n
+        devices[band] = devices.get(band, 0) + n
+    return raked, {b: Weight(people[b] / devices[b], "raked age band, all zones")
+                   for b in people if devices[b] > 0}
 
 
 def _residents_from_sketches(rows, census: Mapping[str, int]) -> dict[str, float]:
@@ -186,7 +255,8 @@ def figure(labels: dict, counts: Mapping[str, float], w: Weights, extra_rse: flo
     weights_ = {s: w.of(s) for s in counts}
     model = {s: w.basis.visitor_rse for s in counts if not s.startswith("home:")}
     est = estimate(counts, weights_, extra_rse=max(extra_rse, w.extra_rse), fallback=NO_CENSUS,
-                   weight_rse=model if w.basis.census is not None else None)
+                   weight_rse=model if w.basis.census is not None else None,
+                   rse_group={s: split_stratum(s)[0] for s in model})
     return {**labels, "people": est.people, "ci95": list(est.ci95),
             "raw_devices": est.raw_devices}
 
@@ -211,7 +281,7 @@ def visitors_figures(store, zone_of: Mapping[tuple[str, int], str], w: Weights,
     out = []
     for lo, hi in periods:
         labels = {"section": "visitors", "start": lo, "end": hi}
-        rows = store.sketches(lo, hi)
+        rows = [(*r[:4], stratum(r[4], r[5]), r[6]) for r in store.sketches(lo, hi, bands=True)]
         homed = unique_by_group([r for r in rows if r[4].startswith("home:")], group_of)
         domestic = unique_by_group([r for r in rows if not is_foreign(r[4])], group_of)
         for zone, u in unique_by_group(rows, group_of).items():

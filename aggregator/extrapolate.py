@@ -246,16 +246,19 @@ def nb_quantile(q: float, r: float, p: float) -> int:
 
 def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight],
              extra_rse: float = 0.0, fallback: Weight | None = None,
-             weight_rse: Mapping[str, float] | None = None) -> Estimate:
+             weight_rse: Mapping[str, float] | None = None,
+             rse_group: Mapping[str, str] | None = None) -> Estimate:
     """People = Σ w·n over strata with a 95 % interval (module docstring: binomial detection,
     negative binomial below `LARGE_N` raw devices, `extra_rse` for a sketch union,
     `weight_rse` the relative error of a stratum's weight itself, e.g. a configured capture
     factor: it adds (rse × w × n)² per stratum, the error being common to the stratum's
-    devices).  A stratum with devices and no usable weight takes `fallback`, or is an error
-    naming it; one listed with 0 devices widens the upper bound (its people may all be
-    undetected)."""
+    devices; `rse_group` names, per stratum, the group whose strata share that error, the
+    age bands of one segment weighed by one model: (Σ rse × w × n)² per group, not a sum of
+    squares that would shrink as a segment is split).  A stratum with devices and no usable
+    weight takes `fallback`, or is an error naming it; one listed with 0 devices widens the
+    upper bound (its people may all be undetected)."""
     extra = _number("extra_rse", extra_rse, 0.0)
-    model_var = 0.0
+    model_sd: dict[str, float] = {}  # group -> the standard error of its people
     n_total, people, floor, var = 0, 0.0, 0.0, 0.0
     mu_nb, var_nb = 0.0, 0.0  # moments of the undetected part, shape n + 1/2 per stratum
     for stratum, raw in counts_by_stratum.items():
@@ -271,13 +274,15 @@ def estimate(counts_by_stratum: Mapping[str, int], weights: Mapping[str, Weight]
         w = _number(f"weights[{stratum!r}]", weight.value, 0.0)
         n_total, people = n_total + n, people + w * n
         rse = (weight_rse or {}).get(stratum, 0.0)
-        model_var += (_number(f"weight_rse[{stratum!r}]", rse, 0.0) * w * n) ** 2
+        group = (rse_group or {}).get(stratum, stratum)
+        model_sd[group] = (model_sd.get(group, 0.0)
+                           + _number(f"weight_rse[{stratum!r}]", rse, 0.0) * w * n)
         if w > 1.0:
             floor, var = floor + n, var + n * w * (w - 1)
             mu_nb, var_nb = mu_nb + (n + 0.5) * (w - 1), var_nb + (n + 0.5) * w * (w - 1)
         else:
             floor += w * n
-    sketch_var = (extra * people) ** 2 + model_var
+    sketch_var = (extra * people) ** 2 + sum(sd * sd for sd in model_sd.values())
     if n_total >= LARGE_N or mu_nb == 0.0:
         half = _Z95 * math.sqrt(var + sketch_var)
         lo = max(people - half, floor if extra == 0.0 else 0.0)

@@ -9,7 +9,15 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
-from aggregator.estimate import DAY, HOUR, Weights, figure, is_foreign, less_undetected
+from aggregator.estimate import (
+    DAY,
+    HOUR,
+    Weights,
+    figure,
+    is_foreign,
+    less_undetected,
+    stratum,
+)
 from aggregator.extrapolate import _floor
 from aggregator.uniques import unique_by_group
 
@@ -19,25 +27,26 @@ def presence_figures(store, zone_of: Mapping[tuple[str, int], str],
                      end: int | None = None, zones: set[str] | None = None,
                      shares: Mapping[int, float] | None = None) -> list[dict]:
     """People per zone and hour (hours starting in [start, end)): the hour's devices by
-    segment are the mean over its bins (those with any row in the store) of the zone's
-    devices per bin, less the unknown-home residents (`shares`, the `undetected_shares` of
+    stratum (segment and age band, estimate.stratum) are the mean over its bins (those with
+    any row in the store) of the zone's devices per bin, less the unknown-home residents (`shares`, the `undetected_shares` of
     the store, computed here for the days of [start, end) when not given), then weighted by
     `weights_at(hour)` calibrated to the residents present that hour (`Weights.calibrated`;
     both counted over every cell and every hour of the day, whatever the filters)."""
     sums: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    homes: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    homes: dict[int, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
     bins: dict[int, set[int]] = defaultdict(set)
     lo = None if start is None else start - start % DAY
     hi = None if end is None else end - end % DAY + DAY
-    for bin_start, _seconds, plmn, cell, segment, devices in store.presence_by_segment(lo, hi):
+    for bin_start, _seconds, plmn, cell, segment, band, devices in store.presence_by_segment(
+            lo, hi, bands=True):
         hour = bin_start - bin_start % HOUR
         bins[hour].add(bin_start)
         if segment.startswith("home:"):
-            homes[hour][segment[5:]] += devices
+            homes[hour][(segment[5:], band)] += devices
         zone = zone_of.get((plmn, cell))
         inside = (start is None or hour >= start) and (end is None or hour < end)
         if inside and zone is not None and (zones is None or zone in zones):
-            sums[(zone, hour)][segment] += devices
+            sums[(zone, hour)][stratum(segment, band)] += devices
     share = undetected_shares(store, start, end) if shares is None else shares
     out, hourly = [], {}
     for (zone, hour), by_segment in sorted(sums.items()):

@@ -14,7 +14,12 @@ One file holds every tally batch received. Two tables:
   a day: `residents()` takes each collector's latest row set of the day;
 - schema 4: `residents` has an `age_band` column (wire.tally version 4; "" for rows without
   a profile and for version 3 rows), read by `residents_by_band()`.  A schema 2 or 3 file
-  opened for writing is upgraded in place (the column added, "" in the old rows).
+  opened for writing is upgraded in place (the column added, "" in the old rows);
+- schema 5: `presence` and `sketches` have an `age_band` column too (wire.tally version 5;
+  "" for older rows), read with `bands=True` by `presence_by_segment()` and `sketches()`;
+  without it they read summed (presence) or listed (sketches, unioned by segment by the
+  reader) over bands, as before.  A schema 2 to 4 file opened for writing is upgraded in
+  place.
 
 `Store.put` writes both in one transaction, so a batch is either wholly
 stored (and may be acknowledged) or not at all. Only one process can open
@@ -33,8 +38,9 @@ import duckdb
 
 from wire.tally import TallyBatch
 
-SCHEMA_VERSION = 4
-_UPGRADABLE = ("2", "3")  # schema versions upgraded in place when opened for writing
+SCHEMA_VERSION = 5
+_UPGRADABLE = ("2", "3", "4")  # schema versions upgraded in place when opened for writing
+_BAND_TABLES = ("residents", "presence", "sketches")  # the tables with an age_band column
 _KEY = "collector VARCHAR NOT NULL, epoch BIGINT NOT NULL, seq BIGINT NOT NULL, "
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (name VARCHAR PRIMARY KEY, value VARCHAR)",
@@ -44,11 +50,11 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS presence (collector VARCHAR NOT NULL, epoch BIGINT NOT NULL,"
     " seq BIGINT NOT NULL, bin_start BIGINT NOT NULL, bin_seconds INTEGER NOT NULL,"
     " plmn VARCHAR NOT NULL, tac INTEGER NOT NULL, cell BIGINT NOT NULL,"
-    " devices BIGINT NOT NULL, segment VARCHAR NOT NULL)",
+    " devices BIGINT NOT NULL, segment VARCHAR NOT NULL, age_band VARCHAR DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS sketches (collector VARCHAR NOT NULL, epoch BIGINT NOT NULL,"
     " seq BIGINT NOT NULL, hour_start BIGINT NOT NULL, plmn VARCHAR NOT NULL,"
     " tac INTEGER NOT NULL, cell BIGINT NOT NULL, segment VARCHAR NOT NULL,"
-    " sketch BLOB NOT NULL)",
+    " sketch BLOB NOT NULL, age_band VARCHAR DEFAULT '')",
     f"CREATE TABLE IF NOT EXISTS stays ({_KEY} start BIGINT NOT NULL, plmn VARCHAR NOT NULL,"
     " zone VARCHAR NOT NULL, segment VARCHAR NOT NULL, dwell VARCHAR NOT NULL,"
     " stays BIGINT NOT NULL)",
@@ -74,11 +80,11 @@ _ZONE_TABLES = {
 }
 _INSERT_ROWS = (
     "INSERT INTO presence SELECT ?, ?, ?, unnest(?), ?, unnest(?), unnest(?), unnest(?),"
-    " unnest(?), unnest(?)"
+    " unnest(?), unnest(?), unnest(?)"
 )
 _INSERT_SKETCHES = (
     "INSERT INTO sketches SELECT ?, ?, ?, unnest(?), unnest(?), unnest(?), unnest(?),"
-    " unnest(?), unnest(?)"
+    " unnest(?), unnest(?), unnest(?)"
 )
 _LOCK_RE = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
@@ -140,20 +146,21 @@ class Store:
         self._check_schema()
 
     def _upgrade(self) -> None:
-        """Bring a schema 2 or 3 file to the current schema (the DDL above has created the
-        tables it lacked): residents gain their age_band column."""
+        """Bring a schema 2 to 4 file to the current schema (the DDL above has created the
+        tables it lacked): residents, presence and sketches gain their age_band column."""
         row = self._con.execute(
             "SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         if row is None or row[0] not in _UPGRADABLE:
             return
-        cols = {r[0] for r in self._con.execute(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_name = 'residents'").fetchall()}
+        banded = {r[0] for r in self._con.execute(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE column_name = 'age_band'").fetchall()}
         self._con.execute("BEGIN TRANSACTION")
         try:
-            if "age_band" not in cols:
-                self._con.execute("ALTER TABLE residents ADD COLUMN age_band VARCHAR"
-                                  " DEFAULT ''")
+            for table in _BAND_TABLES:
+                if table not in banded:
+                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN age_band VARCHAR"
+                                      " DEFAULT ''")
             self._con.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
                               [str(SCHEMA_VERSION)])
             self._con.execute("COMMIT")
@@ -215,14 +222,14 @@ class Store:
                 *batch.key,
                 [r.bin_start for r in rows], batch.bin_seconds, [r.plmn for r in rows],
                 [r.tac for r in rows], [r.cell for r in rows], [r.devices for r in rows],
-                [r.segment for r in rows],
+                [r.segment for r in rows], [r.age_band for r in rows],
             ])
         sk = batch.sketches
         if sk:
             self._con.execute(_INSERT_SKETCHES, [
                 *batch.key, [r.hour_start for r in sk], [r.plmn for r in sk],
                 [r.tac for r in sk], [r.cell for r in sk], [r.segment for r in sk],
-                [r.sketch for r in sk],
+                [r.sketch for r in sk], [r.age_band for r in sk],
             ])
         for kind, fields in _ZONE_TABLES.items():
             rows = getattr(batch, kind)
@@ -252,26 +259,32 @@ class Store:
         """The connection, for read-only SQL (aggregator.export)."""
         return self._con
 
-    def presence_by_segment(self, start: int | None = None, end: int | None = None
-                            ) -> list[tuple[int, int, str, int, str, int]]:
-        """(bin_start, bin_seconds, plmn, cell, segment, devices summed over collectors) of
-        the bins in [start, end)."""
+    def presence_by_segment(self, start: int | None = None, end: int | None = None,
+                            bands: bool = False) -> list[tuple]:
+        """(bin_start, bin_seconds, plmn, cell, segment, devices summed over collectors and
+        age bands) of the bins in [start, end); with `bands`, (bin_start, bin_seconds,
+        plmn, cell, segment, age band, devices) summed over collectors."""
         lo = start if start is not None else -(2**62)
         hi = end if end is not None else 2**62
+        band = ", coalesce(age_band, '')" if bands else ""
         return self._con.execute(
-            "SELECT bin_start, bin_seconds, plmn, cell, segment, sum(devices)::BIGINT"
+            f"SELECT bin_start, bin_seconds, plmn, cell, segment{band}, sum(devices)::BIGINT"
             " FROM presence WHERE bin_start >= ? AND bin_start < ?"
             " GROUP BY ALL ORDER BY ALL", [lo, hi]).fetchall()
 
-    def sketches(self, start: int | None = None, end: int | None = None
-                 ) -> list[tuple[int, str, int, int, str, bytes]]:
-        """(hour start, plmn, tac, cell, segment, sketch bytes) of the hours in [start, end)."""
+    def sketches(self, start: int | None = None, end: int | None = None,
+                 bands: bool = False) -> list[tuple]:
+        """(hour start, plmn, tac, cell, segment, sketch bytes) of the hours in [start, end)
+        (a cell-hour-segment's sketches of several age bands are several rows: a union
+        counts their devices once); with `bands`, (hour start, plmn, tac, cell, segment,
+        age band, sketch bytes)."""
         lo = start if start is not None else -(2**62)
         hi = end if end is not None else 2**62
+        band = " coalesce(age_band, ''), " if bands else " "
         return self._con.execute(
-            "SELECT hour_start, plmn, tac, cell, segment, sketch FROM sketches"
+            f"SELECT hour_start, plmn, tac, cell, segment,{band}sketch FROM sketches"
             " WHERE hour_start >= ? AND hour_start < ?"
-            " ORDER BY hour_start, plmn, tac, cell, segment, collector, epoch, seq",
+            " ORDER BY hour_start, plmn, tac, cell, segment, age_band, collector, epoch, seq",
             [lo, hi]).fetchall()
 
     def _zone_rows(self, kind: str, time_col: str, start: int | None, end: int | None,

@@ -16,10 +16,13 @@ Time of day is local (`timezone`, default UTC, through zoneinfo): the night wind
 closes at the first bin after it, which decides homes and emits the `residents` rows
 for that bin's UTC day; `finish` closes the open stays and emits them again (end of input).
 With subscriber profiles (`AnalyticsConfig.profiles`, collector.profiles) the residents rows
-are per home zone and age band (looked up by pseudonym when the rows are made: no column).
+are per home zone and age band (looked up by pseudonym when the rows are made), and the
+presence and sketch rows per segment and age band (the band of a device looked up once,
+at the first bin it is present in, and kept in a column: the aggregator weighs each band
+with its own weight).
 
 State per device: the columns of each part (home 34 bytes, stays 12, recurrence 24, M2M 7,
-segment 2: 79 bytes), numpy arrays indexed by the presence slot.  A device whose presence ended is
+segment 2, age band 1: 80 bytes), numpy arrays indexed by the presence slot.  A device whose presence ended is
 kept (dormant) while it was present within the last `retention` days (the home and
 recurrence windows); then its slot is freed.
 """
@@ -54,6 +57,7 @@ from wire.tally import (
 )
 
 DAY = 86400
+NO_BAND = -2  # the band column of a device whose profile is not looked up yet
 _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 
 
@@ -110,8 +114,9 @@ class EdgeAnalytics:
         self.recurrence = RecurrenceTracker(cfg.recurrence_days, cfg.regular_days)
         self.m2m = M2MTracker()
         self.profiles = cfg.profiles
-        # segment code without home (-1 domestic, else the home MCC, 0: unknown)
-        self.cols = Columns({"seg": (np.int16, 0)})
+        # segment code without home (-1 domestic, else the home MCC, 0: unknown); age band
+        # index of the profile (-1: none or unknown, NO_BAND: not looked up yet)
+        self.cols = Columns({"seg": (np.int16, 0), "band": (np.int8, NO_BAND)})
         self._parts = (self.cols, self.home.cols, self.stays.cols, self.recurrence.cols,
                        self.m2m.cols)
         self.retention = DAY * (max(cfg.home_window, cfg.recurrence_days) + 1)
@@ -175,7 +180,8 @@ class EdgeAnalytics:
                  for (z, k, c), m in _count(zones[at], code[at], cls)]
         self.tally.add(rows)
         self._last_end = end
-        self.tally.close_bin(start, cells, ci, keys[keep], mccs[keep], codes=code)
+        self.tally.close_bin(start, cells, ci, keys[keep], mccs[keep], codes=code,
+                             bands=self._bands(s, keys[keep]))
 
     def retain(self, slots: np.ndarray, now: float) -> np.ndarray:
         """The presence state's `retain`: of the devices whose presence ended (`slots`),
@@ -254,6 +260,19 @@ class EdgeAnalytics:
             band = self.profiles.bands(np.frombuffer(self.presence._key, np.uint64)[:n][mine])
         return [ResidentRow(day_start, self.zones.plmn(z), self.zones.name(z), m,
                             RESIDENT_BANDS[b + 1]) for (z, b), m in _count(home[mine], band)]
+
+    def _bands(self, slots: np.ndarray, keys: np.ndarray) -> np.ndarray | None:
+        """Age band index of the devices of `slots` (pseudonyms `keys`), -1 for none; the
+        profiles are searched only for the devices not looked up yet.  None without
+        profiles."""
+        if self.profiles is None:
+            return None
+        band = self.cols.band[slots]
+        new = band == NO_BAND
+        if new.any():
+            band[new] = self.profiles.bands(keys[new])
+            self.cols.band[slots[new]] = band[new]
+        return band
 
     def _codes(self, slots: np.ndarray) -> np.ndarray:
         """Segment codes (with the home) of devices by slot."""

@@ -1,11 +1,11 @@
 """Versioned tally messages between collector and aggregator (DESIGN.md, "Transport").
 
-A batch is a msgpack map; version 4:
+A batch is a msgpack map; version 5:
 
-    {"v": 4, "kind": "tally", "collector": "lyon-mme-1", "epoch": 1764338400, "seq": 7,
+    {"v": 5, "kind": "tally", "collector": "lyon-mme-1", "epoch": 1764338400, "seq": 7,
      "bin_seconds": 900,
-     "presence": [[bin_start, "00101", tac, cell, segment, devices], ...],
-     "sketches": [[hour_start, "00101", tac, cell, segment, hll_bytes], ...],
+     "presence": [[bin_start, "00101", tac, cell, segment, age_band, devices], ...],
+     "sketches": [[hour_start, "00101", tac, cell, segment, age_band, hll_bytes], ...],
      "stays": [[stay_start, "00101", zone, segment, dwell, stays], ...],
      "overnight": [[day, "00101", zone, segment, devices], ...],
      "recurrence": [[day, "00101", zone, segment, recurrence, devices], ...],
@@ -46,10 +46,20 @@ Version 4 adds the age band to the residents rows: `age_band` is one of the cens
 operator's subscriber profiles (`collector --profiles`), or "" for residents without a
 profile or with an unknown band; a zone's residents are the sum over its bands.
 
+Version 5 adds the same `age_band` to the presence and sketch rows (after the segment):
+the devices of one segment and band present in the cell and bin, the sketch of those of
+the hour.  The aggregator weighs each (segment, band) with its own weight (a band's
+phones stand for more or fewer people than the zone's average, README "Method"); the
+devices of a cell are the sum over the bands.  A row is sent only for a (segment, band)
+with a device; a band splits a sketch into smaller ones, sparse (8 + 4n bytes) while
+they hold fewer than a few hundred devices.  Roamers and devices without a profile have
+the band "".  The zone tallies (stays, overnight, recurrence, flows) are not by band.
+
 Version 1 batches (presence rows without a segment,
 read as "unknown"; no sketches) are still accepted, so a spool written before an
-upgrade is delivered; version 2 batches (no zone tallies) and version 3 batches (residents
-without age band: read as "") too.
+upgrade is delivered; version 2 batches (no zone tallies), version 3 batches (residents
+without age band: read as "") and version 4 batches (presence and sketches without age
+band: read as "") too.
 Every batch is keyed by (collector, epoch, seq); `epoch` names the sequence
 space (a new one each time a collector starts without a saved sequence).
 
@@ -72,8 +82,8 @@ import msgpack
 
 from wire.reference import AGE_BANDS
 
-VERSION = 4
-VERSIONS = (1, 2, 3, 4)  # accepted on decode
+VERSION = 5
+VERSIONS = (1, 2, 3, 4, 5)  # accepted on decode
 ACK_VERSION = 3  # acks are unchanged since version 3: collectors of version 3 read them
 SKETCH_LG_K = 12
 SKETCH_SECONDS = 3600
@@ -91,7 +101,7 @@ COUNTRY_RE = re.compile(r"^[A-Z]{2}$")  # a foreign segment: the roamers' ISO 31
 _SEGMENT_RE = re.compile(r"^(domestic|unknown|[A-Z]{2})$")
 _SEGMENT_V3_RE = re.compile(r"^(domestic|unknown|[A-Z]{2}|home:[a-z0-9][a-z0-9-]{0,63})$")
 ZONE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-RESIDENT_BANDS = ("", *AGE_BANDS)  # "": no profile, or an unknown band
+RESIDENT_BANDS = ("", *AGE_BANDS)  # age_band of a row ("": no profile, or an unknown band)
 DAY = 86400
 DWELL_CLASSES = ("lt30m", "30m-1h", "1h-2h", "2h-4h", "ge4h")
 DWELL_LIMITS = (1800, 3600, 7200, 14400)  # seconds: upper bounds of the first four classes
@@ -109,11 +119,13 @@ class PresenceRow:
     cell: int
     devices: int
     segment: str = "unknown"
+    age_band: str = ""  # "": no profile, or an unknown band (version 5)
 
 
 @dataclass(frozen=True, slots=True)
 class SketchRow:
-    """HLL sketch of the devices of one segment present in one cell during one hour."""
+    """HLL sketch of the devices of one segment and age band present in one cell during
+    one hour."""
 
     hour_start: int
     plmn: str
@@ -121,6 +133,7 @@ class SketchRow:
     cell: int
     segment: str
     sketch: bytes
+    age_band: str = ""  # "": no profile, or an unknown band (version 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +224,13 @@ class TallyBatch:
 
 
 def encode_batch(batch: TallyBatch) -> bytes:
-    """msgpack bytes of a batch (version 4)."""
+    """msgpack bytes of a batch (version 5)."""
     return msgpack.packb({
         "v": VERSION, "kind": "tally", "collector": batch.collector,
         "epoch": batch.epoch, "seq": batch.seq, "bin_seconds": batch.bin_seconds,
-        "presence": [[r.bin_start, r.plmn, r.tac, r.cell, r.segment, r.devices]
+        "presence": [[r.bin_start, r.plmn, r.tac, r.cell, r.segment, r.age_band, r.devices]
                      for r in batch.presence],
-        "sketches": [[r.hour_start, r.plmn, r.tac, r.cell, r.segment, r.sketch]
+        "sketches": [[r.hour_start, r.plmn, r.tac, r.cell, r.segment, r.age_band, r.sketch]
                      for r in batch.sketches],
         "stays": [[r.start, r.plmn, r.zone, r.segment, r.dwell, r.stays] for r in batch.stays],
         "overnight": [[r.day, r.plmn, r.zone, r.segment, r.devices] for r in batch.overnight],
@@ -248,23 +261,31 @@ def _place(start: object, plmn: object, tac: object, cell: object, segment: obje
             and _segment_ok(segment, version))
 
 
+def _banded(raw: list, version: int) -> list:
+    """A presence or sketch row of a version before 5 with the age band "" put in after
+    its segment (the fifth item), so that every version reads alike."""
+    return raw if version >= 5 else [*raw[:5], "", raw[5]]
+
+
 def _row(raw: object, bin_seconds: int, version: int) -> PresenceRow | None:
-    if not isinstance(raw, list) or len(raw) != (5 if version == 1 else 6):
+    if not isinstance(raw, list) or len(raw) != (5 if version == 1 else
+                                                  6 if version < 5 else 7):
         return None
     if version == 1:
         raw = [*raw[:4], "unknown", raw[4]]
-    start, plmn, tac, cell, segment, devices = raw
+    start, plmn, tac, cell, segment, band, devices = _banded(raw, version)
     if not (_place(start, plmn, tac, cell, segment, bin_seconds, version)
-            and _is_int(devices, 1, 10**9)):
+            and band in RESIDENT_BANDS and _is_int(devices, 1, 10**9)):
         return None
-    return PresenceRow(start, plmn, tac, cell, devices, segment)
+    return PresenceRow(start, plmn, tac, cell, devices, segment, band)
 
 
 def _sketch_row(raw: object, version: int) -> SketchRow | None:
-    if not isinstance(raw, list) or len(raw) != 6:
+    if not isinstance(raw, list) or len(raw) != (6 if version < 5 else 7):
         return None
-    start, plmn, tac, cell, segment, sketch = raw
+    start, plmn, tac, cell, segment, band, sketch = _banded(raw, version)
     if not (_place(start, plmn, tac, cell, segment, SKETCH_SECONDS, version)
+            and band in RESIDENT_BANDS
             and isinstance(sketch, bytes) and len(sketch) <= MAX_SKETCH_BYTES):
         return None
     try:
@@ -273,7 +294,7 @@ def _sketch_row(raw: object, version: int) -> SketchRow | None:
         return None
     if hll.lg_config_k != SKETCH_LG_K or hll.is_empty():
         return None
-    return SketchRow(start, plmn, tac, cell, segment, sketch)
+    return SketchRow(start, plmn, tac, cell, segment, sketch, band)
 
 
 def _zone_place(start: object, plmn: object, zone: object, period: int) -> bool:

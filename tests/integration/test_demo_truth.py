@@ -422,6 +422,44 @@ def test_residents_by_age_band_from_the_profiles(demo):
     assert sum(n for c in want.values() for b, n in c.items() if b) > 900
 
 
+def test_presence_per_cell_bin_and_age_band_equals_the_phones(demo):
+    """Exact, per age band (wire.tally version 5): the devices per cell, bin and band are
+    the phones present there (the simulator's rule over what the network saw) by the band
+    of their subscriber file row ("" for the roamers and the M2M modules, without one).
+    Summed over bands the oracle is the truth's cell_presence (M2M modules added), as above;
+    the stored rows are the same."""
+    if not (demo.sim / "subscribers.csv").exists():
+        pytest.skip("the simulator does not write subscribers.csv yet")
+    from aggregator.store import Store
+
+    bands = _subscriber_bands(demo)
+    plmn = demo.scn.network.plmn
+    want: Counter = Counter()
+    for tl in [tl for tl in demo.timelines if not is_m2m(tl)] + counted_m2m(demo):
+        band = "" if is_m2m(tl) else bands.get(tl.person.phone.imsi, "")
+        for start, cell in phone_bins(demo, tl).items():
+            want[(start, plmn, cell.tac, cell.eci, band)] += 1
+    truth = Counter({(parse_iso(r["start"]), r["plmn"], r["tac"], r["cell"]): r["devices"]
+                     for r in demo.truth["cell_presence"]})
+    for tl in counted_m2m(demo):
+        for start, cell in phone_bins(demo, tl).items():
+            truth[(start, plmn, cell.tac, cell.eci)] += 1
+    summed: Counter = Counter()
+    for (start, p, tac, eci, _band), n in want.items():
+        summed[(start, p, tac, eci)] += n
+    assert summed == truth  # the oracle, summed over bands, is the truth
+    assert len({k[4] for k in want}) == 7  # every band and ""
+    got = Counter()
+    for r in batch_rows(demo, "presence"):
+        got[(r.bin_start, r.plmn, r.tac, r.cell, r.age_band)] += r.devices
+    assert got == want
+    with Store(demo.db, read_only=True) as store:
+        stored = Counter({tuple(row[:5]): row[5] for row in store.con.execute(
+            "SELECT bin_start, plmn, tac, cell, age_band, sum(devices)::BIGINT FROM presence"
+            " GROUP BY ALL").fetchall()})
+    assert stored == want
+
+
 # -- privacy ------------------------------------------------------------------------------------
 
 def _windows(blob: bytes, width: int) -> np.ndarray:

@@ -86,7 +86,7 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
     cases = [
         (b"\xc1garbage\xff", "not_msgpack"),
         (msgpack.packb([1, 2, 3]), "not_a_map"),
-        (raw_batch(v=5), "bad_version"),
+        (raw_batch(v=6), "bad_version"),
         (raw_batch(v=True), "bad_version"),
         (raw_batch(kind="ack"), "bad_kind"),
         (raw_batch(collector="bad name!"), "bad_field"),
@@ -108,6 +108,11 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
         (raw_batch(**V3, residents=[[DAY, "00101", "park", 0]]), "bad_row"),
         (raw_batch(**V3, residents=[[DAY, "00101", "park"]]), "bad_row"),
         (raw_batch(v=3, presence=[[T0, "00101", 1, 10, "home:Park", 3]]), "bad_row"),
+        # version 5: presence and sketch rows with an age band
+        (raw_batch(v=5, presence=[[T0, "00101", 1, 10, "domestic", "30-45", 3]]), "bad_row"),
+        (raw_batch(v=5, presence=[[T0, "00101", 1, 10, "domestic", 3]]), "bad_row"),
+        (raw_batch(v=5, sketches=[[T0, "00101", 1, 10, "domestic", None, _hll()]]),
+         "bad_row"),
         (raw_batch(**V3, flows={}), "bad_field"),
     ]
     with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
@@ -118,7 +123,7 @@ def test_rejects_with_reason_and_keeps_serving(tmp_path, dealer):
     assert [(a["status"], a["reason"]) for a in got] == [("rejected", r) for _, r in cases]
     assert after["status"] == "stored"
     assert stats.rejected == {"not_msgpack": 1, "not_a_map": 1, "bad_version": 2,
-                              "bad_kind": 1, "bad_field": 2, "bad_row": 15}
+                              "bad_kind": 1, "bad_field": 2, "bad_row": 18}
     assert stats.stored == 1
     with Store(tmp_path / "a.duckdb", read_only=True) as store:
         assert store.counts() == (1, 1)
@@ -233,3 +238,28 @@ def test_version_4_residents_by_age_band_validated_and_stored(tmp_path, dealer):
     with Store(tmp_path / "a.duckdb", read_only=True) as store:
         assert store.residents_by_band() == {"park": {"30-44": 40, "": 2}}
         assert store.residents() == {"park": 42}
+
+
+def test_version_5_presence_and_sketches_by_age_band_stored(tmp_path, dealer):
+    v5 = {"v": 5, "presence": [[T0, "00101", 1, 10, "home:park", "30-44", 3],
+                               [T0, "00101", 1, 10, "home:park", "", 2],
+                               [T0, "00101", 1, 10, "domestic", "75+", 1]],
+          "sketches": [[T0, "00101", 1, 10, "home:park", "30-44", _hll()],
+                       [T0, "00101", 1, 10, "home:park", "", _hll()]]}
+    v4 = {"v": 4, "seq": 2, "presence": [[T0, "00101", 1, 11, "domestic", 4]]}
+    with running_aggregator(tmp_path / "a.duckdb", "ipc://" + str(tmp_path / "agg.sock")) as rx:
+        sock = dealer(rx.endpoint)
+        assert ask(sock, raw_batch(**v5))["status"] == "stored"
+        assert ask(sock, raw_batch(**v4))["status"] == "stored"
+    with Store(tmp_path / "a.duckdb", read_only=True) as store:
+        assert store.presence_by_segment(bands=True) == [
+            (T0, 900, "00101", 10, "domestic", "75+", 1),
+            (T0, 900, "00101", 10, "home:park", "", 2),
+            (T0, 900, "00101", 10, "home:park", "30-44", 3),
+            (T0, 900, "00101", 11, "domestic", "", 4)]
+        assert store.presence_by_segment() == [(T0, 900, "00101", 10, "domestic", 1),
+                                               (T0, 900, "00101", 10, "home:park", 5),
+                                               (T0, 900, "00101", 11, "domestic", 4)]
+        assert [r[4:6] for r in store.sketches(bands=True)] == [("home:park", ""),
+                                                                ("home:park", "30-44")]
+        assert [r[4] for r in store.sketches()] == ["home:park", "home:park"]

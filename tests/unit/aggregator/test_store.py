@@ -212,3 +212,31 @@ def test_schema_3_file_upgraded_in_place(tmp_path):
         assert store.residents_by_band() == {"park": {"15-29": 4}}
     with Store(path, read_only=True) as store:
         assert store.residents() == {"park": 4}
+
+
+def test_schema_4_file_upgraded_in_place(tmp_path):
+    """A database written by the schema 4 aggregator (presence and sketches without
+    age_band) is upgraded when opened for writing: its rows read with the band "", new
+    rows keep theirs; read-only refuses it with a hint until then."""
+    from wire.tally import PresenceRow
+
+    path = tmp_path / "old.duckdb"
+    with Store(path) as store:  # make it look like schema 4, as that version created it
+        for table in ("presence", "sketches"):
+            store.con.execute(f"ALTER TABLE {table} DROP COLUMN age_band")
+        store.con.execute("INSERT INTO presence VALUES ('a', 1, 1, ?, 900, '00101', 1, 10, 6,"
+                          " 'domestic')", [T0])
+        store.con.execute("UPDATE meta SET value = '4' WHERE name = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 4.*aggregator serve"):
+        Store(path, read_only=True)
+    with Store(path) as store:
+        assert store.presence_by_segment(bands=True) == [(T0, 900, "00101", 10, "domestic",
+                                                          "", 6)]
+        store.put(TallyBatch("a", 1, 2, 900, (PresenceRow(T0, "00101", 1, 10, 4, "domestic",
+                                                           "60-74"),)))
+    with Store(path, read_only=True) as store:
+        assert store.presence_by_segment(bands=True) == [
+            (T0, 900, "00101", 10, "domestic", "", 6),
+            (T0, 900, "00101", 10, "domestic", "60-74", 4)]
+        assert store.presence_by_segment() == [(T0, 900, "00101", 10, "domestic", 10)]
+        assert store.sketches(bands=True) == []

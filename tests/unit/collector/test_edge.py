@@ -219,6 +219,40 @@ def test_residents_by_age_band_of_the_profiles():
     assert {r.age_band for r in rows["residents"]} == {""}
 
 
+def test_presence_rows_by_age_band_of_the_profiles():
+    """With profiles every presence row is of one (segment, band): a device's band is its
+    profile's (looked up at its first bin, kept while its slot is), "" without one; the
+    counts summed over bands are those of the run without profiles."""
+    import numpy as np
+
+    from collector.profiles import Profiles
+
+    profiles = Profiles(np.array([1, 2, 3], dtype=np.uint64),
+                        np.array([2, 6, 0], dtype=np.uint8))  # 15-29, 75+, no band
+    ev = commuter(1, 3) + commuter(2, 3) + commuter(3, 3) + commuter(4, 3, home=PARK)
+    rows, edge = run(ev, profiles=profiles)
+    by_band = Counter()
+    for r in rows["presence"]:
+        by_band[(r.bin_start, r.cell, r.segment, r.age_band)] += r.devices
+    bands = {1: "15-29", 2: "75+", 3: "", 4: ""}
+    want = Counter()
+    for t, dev, cell, _flags in ev:  # the device's cell at each half hour of its stays
+        if cell is not None and t % 900 == 0:
+            want[(t, cell[2], bands[dev])] += 1
+    got = Counter()
+    for (start, cell, _seg, band), n in by_band.items():
+        if start % 1800 == 0 and (start, cell, band) in want:
+            got[(start, cell, band)] += n
+    assert got == want
+    plain, _ = run(ev)
+    summed = Counter()
+    for r in rows["presence"]:
+        summed[(r.bin_start, r.cell, r.segment)] += r.devices
+    assert summed == Counter({(r.bin_start, r.cell, r.segment): r.devices
+                              for r in plain["presence"]})
+    assert sorted(edge.cols.band[:4].tolist()) == [-1, -1, 1, 5]
+
+
 def test_a_one_off_third_zone_keeps_the_usual_zones_history():
     # home and work every day, the park once on day 1: work stays `returning`, then
     # `regular` (two slots used to forget work for the park and count it `first` again)

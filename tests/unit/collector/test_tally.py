@@ -96,3 +96,33 @@ def test_presence_state_hands_its_devices_to_the_tally():
     items = {s.cell: datasketches.hll_sketch.deserialize(s.sketch).get_estimate()
              for s in batch.sketches}
     assert items == {A[2]: 1.0, B[2]: 1.0}
+
+
+def test_presence_and_sketches_by_segment_and_age_band():
+    """Rows per (cell, segment, band), only for the pairs with a device; the hour's sketch
+    of a band counts that band's devices; band index -1 is "" (no profile)."""
+    tally = PresenceTally("c", 1, 900)
+    # devices 1-3 domestic in A: bands 30-44, 30-44, none; 4 an Italian roamer in A
+    # (none); 5 domestic in B aged 75+
+    rows = [(0, 1, 208, 2), (0, 2, 208, 2), (0, 3, 208, -1), (0, 4, 222, -1), (1, 5, 208, 5)]
+    for b in range(4):
+        cid, keys, mccs, bands = zip(*rows, strict=True)
+        tally.close_bin(T0 + 900 * b, [A, B], np.array(cid, np.int32),
+                        np.array(keys, np.uint64), np.array(mccs, np.uint16),
+                        bands=np.array(bands, np.int64))
+    batches = tally.push()
+    got = {(r.bin_start, r.cell, r.segment, r.age_band): r.devices
+           for b in batches for r in b.presence}
+    want = {}
+    for b in range(4):
+        want |= {(T0 + 900 * b, A[2], "domestic", "30-44"): 2,
+                 (T0 + 900 * b, A[2], "domestic", ""): 1, (T0 + 900 * b, A[2], "IT", ""): 1,
+                 (T0 + 900 * b, B[2], "domestic", "75+"): 1}
+    assert got == want
+    sketches = {(r.cell, r.segment, r.age_band): datasketches.hll_sketch.deserialize(r.sketch)
+                for b in batches for r in b.sketches}
+    assert {k: round(s.get_estimate()) for k, s in sketches.items()} == {
+        (A[2], "domestic", "30-44"): 2, (A[2], "domestic", ""): 1, (A[2], "IT", ""): 1,
+        (B[2], "domestic", "75+"): 1}
+    for b in batches:  # the rows go through the wire unchanged
+        assert decode_batch(encode_batch(b)) == (b, None)
