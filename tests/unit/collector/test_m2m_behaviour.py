@@ -27,17 +27,16 @@ BUILTIN = Path(__file__).resolve().parents[3] / "simulator" / "scenarios"
 PSEUDONYM = Pseudonymizer(bytes(range(32)))
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    """Three days of a small demo (5 %) with 10 M2M modules that do not ask for power saving
-    mode (so behaviour alone tells them); the collector's pipeline after the replay, its
-    presence rows, the truth, the modules' and persons' pseudonyms."""
+def _replayed(out: Path, psm_share: str, days: int) -> tuple:
+    """A small demo (5 %) of `days` days with 10 M2M modules, `psm_share` of which ask for
+    power saving mode, simulated into `out` and replayed without module TACs: the scenario,
+    the pipeline after the replay, its presence rows, the truth, the modules' and persons'
+    pseudonyms."""
     import json
 
-    out = tmp_path_factory.mktemp("m2m-days")
     text = (BUILTIN / "demo.toml").read_text().replace("m2m_devices = 20 ", "m2m_devices = 200 ")
-    text = text.replace("m2m_psm_share = 0.5 ", "m2m_psm_share = 0.0 ")
-    scn = resize(parse(text, "demo.toml"), 0.05, DAYS)
+    text = text.replace("m2m_psm_share = 0.5 ", f"m2m_psm_share = {psm_share} ")
+    scn = resize(parse(text, "demo.toml"), 0.05, days)
     generate(scn, out, SEED)
     persons, _ = phones.build(scn, schedule.plan(scn, agents.build(scn, SEED), SEED), SEED, [])
     cfg = EdgeConfig("m2m", 1, scn.bin_seconds, reference=str(out), m2m_tacs=frozenset(),
@@ -48,6 +47,12 @@ def city(tmp_path_factory):
     modules = {PSEUDONYM(p.phone.imsi) for p in persons if p.m2m}
     people = {PSEUDONYM(p.phone.imsi) for p in persons if p.phone and not p.m2m}
     return scn, pipe, rows, truth, modules, people
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """Three days, modules that do not ask for power saving mode (behaviour alone tells them)."""
+    return _replayed(tmp_path_factory.mktemp("m2m-days"), "0.0", DAYS)
 
 
 def _flag(pipe, device: int) -> int | None:
@@ -85,23 +90,8 @@ def test_presence_after_the_first_quiet_day_equals_the_truth(city) -> None:
 
 @pytest.fixture(scope="module")
 def psm_city(tmp_path_factory):
-    """One day of the same small demo whose 10 modules all ask for power saving mode."""
-    import json
-
-    out = tmp_path_factory.mktemp("m2m-psm")
-    text = (BUILTIN / "demo.toml").read_text().replace("m2m_devices = 20 ", "m2m_devices = 200 ")
-    text = text.replace("m2m_psm_share = 0.5 ", "m2m_psm_share = 1.0 ")
-    scn = resize(parse(text, "demo.toml"), 0.05, 1)
-    generate(scn, out, SEED)
-    persons, _ = phones.build(scn, schedule.plan(scn, agents.build(scn, SEED), SEED), SEED, [])
-    cfg = EdgeConfig("m2m", 1, scn.bin_seconds, reference=str(out), m2m_tacs=frozenset(),
-                     analytics=AnalyticsConfig(timezone=TIMEZONE))
-    pipe, batches = pipeline_run(str(out / "s1.pcap"), cfg, PSEUDONYM)
-    rows = [r for b in batches for r in b.presence]
-    truth = json.loads((out / "truth.json").read_text())
-    modules = {PSEUDONYM(p.phone.imsi) for p in persons if p.m2m}
-    people = {PSEUDONYM(p.phone.imsi) for p in persons if p.phone and not p.m2m}
-    return pipe, rows, truth, modules, people
+    """One day, every module asking for power saving mode."""
+    return _replayed(tmp_path_factory.mktemp("m2m-psm"), "1.0", 1)[1:]
 
 
 def test_modules_asking_for_power_saving_are_never_counted(psm_city) -> None:
