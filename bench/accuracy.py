@@ -12,8 +12,8 @@ zone-hour presence (zone-hours of >= --min-people true people, and of all zone-h
 the error of unique visitors per zone and period, the top foreign countries
 of the whole run side by side, and the share of 95 % intervals that hold the truth.
 `--market-share F`, `--off F`, `--ownership F` multiply the scenario's operator market
-shares, phones-off shares and phone ownership (residents by age band and the carry share
-of visitors from other regions alike) by F (0.7 / 1.3 for ±30 %), in a copy of the
+shares, phones-off shares and phone ownership (by age band, which residents and visitors
+from other regions both follow) by F (0.7 / 1.3 for ±30 %), in a copy of the
 scenario written to the work folder; the aggregator is not told.  Its `[foreign]` table is
 the scenario's nominal capture shares (an operator knows its roaming partners' traffic).
 The collector is given the operator's list of M2M module TACs (`--m2m-tacs`, the
@@ -123,11 +123,9 @@ def perturb(doc: dict, market: float, off: float, ownership: float) -> list[str]
         op["off_share"] = _scale(op.get("off_share", 0.02), off)
         op["night_off_share"] = _scale(op.get("night_off_share", 0.1), off)
         done.append(f"phones off ×{off}")
-    if ownership != 1.0:  # residents by age band, and visitors from other regions alike
+    if ownership != 1.0:  # by age band: residents and visitors from other regions alike
         op["ownership"] = {b: _scale(op.get("ownership", OWNERSHIP).get(b, p), ownership)
                            for b, p in OWNERSHIP.items()}
-        for v in doc.get("visitors", {}).get("domestic", []):
-            v["carry_share"] = _scale(v.get("carry_share", 0.95), ownership)
         done.append(f"ownership ×{ownership}")
     return done
 

@@ -3,8 +3,11 @@
 Residents come first, exactly the census of each home zone and age band; then the
 visitors of each `[[visitors.*]]` group, day by day of arrival.  Who carries the
 operator's SIM is drawn here too (`devices`: 0, 1 or 2 with multi-SIM): residents by
-ownership of their age band and market share of their home zone, visitors by carry
-share and operator (capture) share.  Everything is O(people) and vectorised; only the
+ownership of their age band and market share of their home zone; visitors from other
+regions get an age band from the city's age pyramid and own a phone as residents of
+that band do (a family's children at a festival are there, their phones mostly not),
+then carry it (carry share) on the operator's network (operator share); foreign
+visitors (no band) by carry share and capture share.  Everything is O(people) and vectorised; only the
 operator's devices later get Python objects (`phones.py`).
 """
 
@@ -105,11 +108,17 @@ def _visitors(scn: Scenario, g: int, day: int, countries: tuple[str, ...],
                      np.maximum(day_trip, arrive + 1800))
     hotels = np.asarray([zone_ids.index(z) for z in v.overnight_zones], np.int16)
     lodging = np.where(nights > 0, hotels[r.integers(0, len(hotels), n)], -1).astype(np.int16)
-    devices = ((r.random(n) < v.carry_share) & (r.random(n) < v.operator_share)).astype(np.int8)
+    carry = r.random(n) < v.carry_share
+    devices = (carry & (r.random(n) < v.operator_share)).astype(np.int8)
+    band = np.full(n, -1, np.int8)
+    if not v.country:  # by the ownership of an age band drawn from the pyramid
+        pyramid = np.asarray(scn.city.daily.age_pyramid, dtype=float)
+        band = r.choice(len(pyramid), n, p=pyramid / pyramid.sum()).astype(np.int8)
+        devices &= (r.random(n) < np.asarray(scn.city.operator.ownership)[band]).astype(np.int8)
     kind = FOREIGN if v.country else DOMESTIC
     country = countries.index(v.country) if v.country else -1
     return dict(kind=np.full(n, kind, np.int8), home=np.full(n, -1, np.int16),
-                band=np.full(n, -1, np.int8), group=np.full(n, g, np.int16),
+                band=band, group=np.full(n, g, np.int16),
                 country=np.full(n, country, np.int16), work=np.full(n, -1, np.int16),
                 arrive=arrive.astype(np.int64), leave=leave.astype(np.int64), lodging=lodging,
                 devices=devices)
