@@ -86,9 +86,9 @@ def build(scn: Scenario, sched: Schedule, seed: int,
             g = scn.city.visitors[a.group[i]] if a.group[i] >= 0 else None
             phone = ids.phone(g.mcc + g.mnc if foreign else scn.network.plmn, not foreign)
             if subscribers is not None and not foreign:
-                band = (AGE_BANDS[a.band[i]] if a.band[i] >= 0 else
-                        profiles.band_of_visitor(seed, i, scn.city.daily.age_pyramid))
-                subscribers.append((phone.imsi, band, profiles.gender(seed, i)))
+                # (every person but a roamer has a band: residents by census, visitors
+                # from other regions drawn from the pyramid by `agents`)
+                subscribers.append((phone.imsi, AGE_BANDS[a.band[i]], profiles.gender(seed, i)))
             person = Person(len(persons), home, phone)
             steps = _steps(scn, segs, cells, int(a.arrive[i]) > scn.start, r)
             if not steps:

@@ -26,17 +26,6 @@ def gender(seed: int, person: int) -> str:
     return "f" if rng(seed, "gender", person).random() < 0.5 else "m"
 
 
-def band_of_visitor(seed: int, person: int, pyramid: tuple[float, ...] = AGE_PYRAMID) -> str:
-    """The age band of a domestic visitor (the model gives visitors none): drawn from
-    `pyramid` with a generator of its own."""
-    x, acc = rng(seed, "visitor-band", person).random(), 0.0
-    for band, share in zip(AGE_BANDS, pyramid, strict=True):
-        acc += share
-        if x < acc:
-            return band
-    return AGE_BANDS[-1]
-
-
 def from_population(people: Iterable[Person], seed: int) -> list[tuple[str, str, str]]:
     """(imsi, age band, gender) of the phones of a population-model scenario: each home
     zone's people get the bands of its census (`split` of AGE_PYRAMID), shuffled."""
