@@ -6,9 +6,9 @@ bin, the cell and home MCC of every device present, and keeps
 
 - presence rows: devices per (cell, segment, age band); a device's segment is "domestic"
   when the MCC of its subscription is the cell's, the ISO 3166 alpha-2 country of
-  that MCC for a roamer (pycrate's MCC table), "unknown" when its MCC is not known; its
-  age band that of its subscriber profile (collector.profiles, given by the edge
-  analytics), "" without one;
+  that MCC for a roamer (pycrate's MCC table, generated into `collector.mcc_table`),
+  "unknown" when its MCC is not known; its age band that of its subscriber profile
+  (collector.profiles, given by the edge analytics), "" without one;
 - sketches: one Apache DataSketches HLL (lgK 12, HLL_4) per (hour, cell, segment, band)
   of the pseudonyms present there in any bin of the hour (the item: the pseudonym
   as a signed 64-bit integer, DESIGN.md), handed out once the hour's last bin closed;
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import datasketches
 import numpy as np
-from pycrate_mobile.MCC_MNC import MCC_dict
 
+from collector.mcc_table import MCC_COUNTRIES
 from wire.tally import (
     MAX_BATCH_BYTES,
     MAX_ROWS,
@@ -67,9 +67,7 @@ def country_of_mcc(mcc: int) -> str:
     """ISO 3166 alpha-2 country of a home MCC, or "unknown" (test and shared MCCs)."""
     if mcc in _MCC_OVERRIDES:
         return _MCC_OVERRIDES[mcc]
-    entry = MCC_dict.get(f"{mcc:03d}")
-    iso = entry[1] if entry else ""
-    return iso.upper() if len(iso) == 2 and iso.isalpha() else UNKNOWN
+    return MCC_COUNTRIES.get(mcc, UNKNOWN)
 
 
 class PresenceTally:

@@ -4,7 +4,9 @@ Only layout lives here; what the AVPs mean is `collector.decode.diameter`.
 The walk is by hand (pycrate's whole-message decode is ~100x slower and, keyed
 by AVP code without the Vendor-Id, stops silently on a 3GPP AVP whose code an
 IETF AVP of another type also uses).  Which AVPs are Grouped comes from pycrate's
-dictionaries, kept apart per vendor: IETF (vendor 0) and 3GPP TS 29.230 (10415).
+dictionaries, kept apart per vendor: IETF (vendor 0) and 3GPP TS 29.230 (10415),
+through the generated `diameter_table` (`python -m collector.tables`, checked
+against pycrate by a unit test): the walk itself never imports pycrate.
 
 Every length is checked before it is used: an AVP shorter than its own header
 (the zero-length AVP that makes a naive walk loop forever) or longer than what
@@ -13,14 +15,10 @@ holds it is `bad_avp`; the walk is also bounded in depth and in AVP count.
 
 from __future__ import annotations
 
-import logging
 import struct
 from typing import NamedTuple
 
-logging.getLogger("pycrate_diameter").setLevel(logging.ERROR)
-
-from pycrate_diameter import Diameter3GPP as _TS29230  # noqa: E402
-from pycrate_diameter import DiameterIETF as _RFC  # noqa: E402
+from collector.decode.diameter_table import GROUPED_3GPP, GROUPED_IETF
 
 VENDOR_3GPP = 10415
 HEADER_LEN = 20
@@ -37,10 +35,8 @@ def avp_key(vendor: int, code: int) -> int:
 
 
 # every Grouped AVP (RFC 6733 §4.4) pycrate knows, as avp_key(vendor, code)
-GROUPED = frozenset(
-    {avp_key(0, code) for code, fmt in _RFC.FMT_LUT_IETF.items() if fmt is _RFC.Grouped}
-    | {avp_key(VENDOR_3GPP, code) for code, (_name, fmt) in _TS29230.TGPPAVPInfos_dict.items()
-       if fmt is _TS29230.Grouped})
+GROUPED = frozenset({avp_key(0, code) for code in GROUPED_IETF}
+                    | {avp_key(VENDOR_3GPP, code) for code in GROUPED_3GPP})
 
 
 class Header(NamedTuple):

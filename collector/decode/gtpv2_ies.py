@@ -2,8 +2,11 @@
 
 Where the bytes are, apart from what they mean (`gtpv2`, STYLE habit 7).  Code tables
 come from pycrate's `TS29274_GTPC` (message types §6.1, request/response pairs,
-F-TEID interface types §8.22), so none is written here; the IE type numbers below
-are checked against pycrate's IE table by the unit tests.
+F-TEID interface types §8.22), through the generated `gtpv2_table` (`python -m
+collector.tables`, checked against pycrate by a unit test), so none is written by
+hand and none costs pycrate's import (~0.07 s with the MAP ASN.1 it pulls) at
+start-up; the IE type numbers below are checked against pycrate's IE table by the
+unit tests.
 
 Privacy: the IMSI octets are kept only in the `GTPv2Facts` of one decode call (its
 repr never shows them); the MSISDN value is skipped unread, and of the MEI only the
@@ -16,14 +19,15 @@ in the 3GPP-User-Location-Info of TS 29.061 §16.4.7.2 (Gx, GTPv1), not in GTPv2
 
 from __future__ import annotations
 
-import re
-from importlib import import_module
 from typing import NamedTuple
 
-import collector.decode.pycrate_libs  # noqa: F401  (quiet pycrate loggers before importing it)
+from collector.decode.gtpv2_table import (  # noqa: F401  (the code tables, served from here)
+    CONTROL_INTERFACES,
+    MESSAGE_NAMES,
+    S1U_SGW,
+    TRIGGERED,
+)
 from collector.decode.plmn import decode_plmn, tac_of_tbcd
-
-GTPC = import_module("pycrate_mobile.TS29274_GTPC")
 
 # §8.1 Table 8.1-1 Information Element types (the ones read)
 IMSI = 1               # §8.3
@@ -40,21 +44,6 @@ _READ = frozenset({IMSI, MEI, MSISDN, RAT_TYPE, SERVING_NETWORK, ULI, F_TEID}) |
 _READ_INSIDE = frozenset({F_TEID}) | GROUPED  # what a grouped IE is read for
 _MAX_DEPTH = 2         # a PDN Connection holds Bearer Contexts, which hold no grouped IE
 
-
-def _camel(text: str) -> str:
-    """'Create Session Request' -> 'CreateSessionRequest'."""
-    return "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", text))
-
-
-# §6.1 Table 6.1-1 message types, named as pycrate (and the spec) spell them
-MESSAGE_NAMES = {code: _camel(text) for code, text in GTPC.GTPCMsgType_dict.items()
-                 if not text.startswith("Reserved")}
-# triggered messages (§4.2.2.2: sent back to the initial message's source port)
-TRIGGERED = frozenset(r for pair in GTPC.GTPCReqResp.values() for r in pair if r is not None)
-# §8.22 Table 8.22-1 interface types of control-plane tunnels, and of the S-GW's S1-U end
-# (the one S1AP names in E-RAB set-up; the eNB's end is named by no message looked up)
-CONTROL_INTERFACES = frozenset(k for k, v in GTPC.FTEIDIF_dict.items() if "GTP-C" in v)
-S1U_SGW = next(k for k, v in GTPC.FTEIDIF_dict.items() if v.startswith("S1-U SGW"))
 # §8.21 Figure 8.21-1: (flag bit, field, length) in the order the fields follow octet 5
 _ULI_FIELDS = ((0x01, "CGI", 7), (0x02, "SAI", 7), (0x04, "RAI", 7), (0x08, "TAI", 5),
                (0x10, "ECGI", 7), (0x20, "LAI", 5), (0x40, "MacroENBID", 6),

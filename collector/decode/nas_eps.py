@@ -8,14 +8,18 @@ Security protected messages (§9.3.1, header types 1-4) are read through their
 6-octet header as plain NAS: every capture we hold uses EEA0 null ciphering.
 Detecting the EEA algorithm of a connection, and counting the rest as
 `ciphered`, comes with the security-mode tracking.
+
+pycrate (`NASLTE`, with the NAS and MAP modules it pulls, ~0.15 s) is imported by
+the first call: `nas_eps_fast` reads most messages by hand and takes `NASInfo`
+from here, so importing this module must not import pycrate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from collector.decode import pycrate_libs
 from collector.decode.plmn import imsi_digits_ok, tac_of_digits
-from collector.decode.pycrate_libs import NASLTE
 from collector.identity import Subscriber
 
 # TS 24.008 §10.5.1.4 / TS 24.301 §9.9.3.12 type of identity
@@ -107,7 +111,8 @@ class NASEPSDecoder:
 
     def __call__(self, buf: bytes, uplink: bool) -> tuple[NASInfo | None, str | None]:
         """Read one NAS PDU sent by the UE (`uplink`) or by the network."""
-        parse = NASLTE.parse_NASLTE_MO if uplink else NASLTE.parse_NASLTE_MT
+        nas = pycrate_libs.NASLTE  # imported on the first message read by pycrate
+        parse = nas.parse_NASLTE_MO if uplink else nas.parse_NASLTE_MT
         try:
             msg, _err = parse(buf, null_cipher=True)
         except Exception:  # pycrate catches most errors itself; never let one escape

@@ -4,11 +4,13 @@ Layout: one pass over the IE container reads the wanted IEs of the usual
 procedures (`s1ap_walk`); the other messages, and any the walk is in doubt
 about, are split by `aper` and read IE by IE by hand (`s1ap_fast`), by pycrate
 (`s1ap_schema`) where those readers doubt, or everywhere with `fast=False`; the
-NAS inside by hand (`nas_eps_fast`) or by pycrate (`nas_eps`).  Meaning (`s1ap_ies`, `nas_eps`): who (a
-pseudonym, carried or correlated) and where (TAI, ECGI) for every message that
-carries an identity or a location, the same set tshark reports.  Node-level
-procedures (S1 SETUP, ENB/MME CONFIGURATION UPDATE) name no UE location and give
-no event.
+NAS inside by hand (`nas_eps_fast`) or by pycrate (`nas_eps`).  Names, codes and IE
+types come from the generated `s1ap_table`: pycrate is imported on its first use
+only, so a capture the hand-written readers cover never imports it.  Meaning
+(`s1ap_ies`, `nas_eps`): who (a pseudonym, carried or correlated) and where (TAI,
+ECGI) for every message that carries an identity or a location, the same set
+tshark reports.  Node-level procedures (S1 SETUP, ENB/MME CONFIGURATION UPDATE)
+name no UE location and give no event.
 
 Identities are pseudonymised here; raw IMSI digits exist only inside one call.
 """
@@ -24,9 +26,10 @@ from collector.decode.nas_eps import NASEPSDecoder, NASInfo
 from collector.decode.nas_eps_fast import EPSNASReader
 from collector.decode.plmn import decode_tbcd, imsi_digits_ok
 from collector.decode.pycrate_libs import aper_decode
-from collector.decode.s1ap_fast import readers_for, type_name
+from collector.decode.s1ap_fast import readers_for
 from collector.decode.s1ap_ies import WANTED, S1APFacts, S1APRead, read_facts
 from collector.decode.s1ap_schema import S1APSchema
+from collector.decode.s1ap_table import PROCEDURES
 from collector.decode.s1ap_walk import KINDS, S1APWalk
 from collector.events import SignallingEvent
 from collector.identity import Correlator, Subscriber
@@ -66,8 +69,8 @@ class _Plan:
 
     __slots__ = ("name", "flags", "uplink", "ie_types", "kinds", "empty")
 
-    def __init__(self, name: str, ie_types: dict) -> None:
-        self.name, self.ie_types = name, ie_types
+    def __init__(self, name: str, ie_types: dict[int, str]) -> None:
+        self.name, self.ie_types = name, ie_types  # {wanted IE id: type name}
         self.flags = procedure_flags(name)
         self.uplink = name in UPLINK_NAS
         wanted = WANTED.intersection(ie_types)
@@ -105,12 +108,12 @@ class S1APDecoder:
         self._fast = fast
         # (PDU type << 8 | procedure code) -> _Plan
         self._plans = {index << 8 | code: _Plan(name, ie_types)
-                       for (index, code), (name, ie_types) in self._schema._procedures.items()}
+                       for (index, code), (name, ie_types) in PROCEDURES.items()}
         self._walk = S1APWalk()
         # careful path: (PDU type, procedure code) -> {IE id: (type name, reader | None)}
         self._readers: dict[tuple[int, int], dict] = {}
         # K_ bit -> IE type name, for `decoded`; fast walks counted by their `seen` mask
-        self._names = {KINDS[i]: type_name(t) for _n, types in self._schema._procedures.values()
+        self._names = {KINDS[i]: t for _n, types in PROCEDURES.values()
                        for i, t in types.items() if i in KINDS}
         self._walked: Counter[int] = Counter()
         self._careful: Counter[str] = Counter()
@@ -298,18 +301,20 @@ class S1APDecoder:
         head = split_pdu(payload)
         if isinstance(head, str):
             return head
-        proc = self._schema.procedure(head[0], head[1])
+        key = head[:2]
+        proc = PROCEDURES.get(key)
         if proc is None:
             return "unsupported"
         name, ie_types = proc
-        readers = self._readers.get(head[:2])
+        readers = self._readers.get(key)
         if readers is None:
-            readers = self._readers[head[:2]] = readers_for(ie_types, WANTED)
-        values = self._decode_ies(head[2], ie_types, readers)
+            readers = self._readers[key] = readers_for(ie_types, WANTED)
+        values = self._decode_ies(head[2], key, readers)
         return values if isinstance(values, str) else (name, read_facts(values))
 
-    def _decode_ies(self, body: bytes, ie_types: dict, readers: dict) -> dict | str:
-        """{IE id: value} of the WANTED IEs of a message, or a reason."""
+    def _decode_ies(self, body: bytes, key: tuple[int, int], readers: dict) -> dict | str:
+        """{IE id: value} of the WANTED IEs of message `key` (PDU type, procedure code),
+        or a reason; pycrate (imported then) decodes what no hand-written reader vouches for."""
         ies = split_ies(body)
         if isinstance(ies, str):
             return ies
@@ -328,7 +333,7 @@ class S1APDecoder:
                     except Doubt:
                         pass
                 self.fallback[kind] += 1
-            value, reason = aper_decode(ie_types[ie_id], raw)
+            value, reason = aper_decode(self._schema.ie_type(*key, ie_id), raw)
             if reason:
                 return reason
             values[ie_id] = value

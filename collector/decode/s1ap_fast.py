@@ -319,14 +319,12 @@ def type_name(ie_type) -> str:
     return ref.called[1] if ref is not None else ie_type._name
 
 
-def readers_for(ie_types: dict, wanted: frozenset) -> dict[int, tuple[str, Callable | None]]:
-    """{IE id: (type name, reader or None)} for the wanted IEs of one message.
+def readers_for(ie_types: dict[int, str], wanted: frozenset
+                ) -> dict[int, tuple[str, Callable | None]]:
+    """{IE id: (type name, reader or None)} for the wanted IEs of one message, from its
+    {IE id: ASN.1 type name} (`s1ap_table.PROCEDURES`: no pycrate object needed).
 
     None: no hand-written reader (SONConfigurationTransfer); pycrate reads it.
     """
-    out = {}
-    for ie_id, ie_type in ie_types.items():
-        if ie_id in wanted:
-            name = type_name(ie_type)
-            out[ie_id] = (name, READERS.get(name))
-    return out
+    return {ie_id: (name, READERS.get(name)) for ie_id, name in ie_types.items()
+            if ie_id in wanted}

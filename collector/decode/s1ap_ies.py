@@ -4,36 +4,40 @@
 PDUs, the location, the temporary identity and the E-RAB tunnels of one message.
 The location is the first one the message names, in IE order: a TAI before a
 cell, the target of a handover before its history.
+
+The IE ids are the values of TS 36.413 §9.3.6 S1AP-Constants, written out (each
+comment names pycrate's constant, which tests/unit/collector/test_decode_tables.py
+checks them against) so that importing this module does not import pycrate.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from collector.decode import pycrate_libs
 from collector.decode.plmn import decode_cell_identity, decode_plmn, decode_tac
-from collector.decode.pycrate_libs import S1AP, aper_decode
+from collector.decode.pycrate_libs import aper_decode
 from collector.identity import Subscriber
 
-_C = S1AP.S1AP_Constants
-ID_MME_UE = _C.id_MME_UE_S1AP_ID._val                   # §9.2.3.3
-ID_ENB_UE = _C.id_eNB_UE_S1AP_ID._val                   # §9.2.3.4
-ID_UE_IDS = _C.id_UE_S1AP_IDs._val                      # §9.2.3.18 UE S1AP IDs
-ID_SOURCE_MME_UE = _C.id_SourceMME_UE_S1AP_ID._val      # §9.1.5.8 PATH SWITCH REQUEST
-ID_NAS_PDU = _C.id_NAS_PDU._val                         # §9.2.3.5
-ID_TAI = _C.id_TAI._val                                 # §9.2.3.16
-ID_ECGI = _C.id_EUTRAN_CGI._val                         # §9.2.1.38
-ID_ULI = _C.id_UserLocationInformation._val             # User Location Information
-ID_TAI_LIST = _C.id_TAIList._val                        # §9.1.6 PAGING
-ID_S_TMSI = _C.id_S_TMSI._val                           # §9.2.3.6
-ID_PAGING_ID = _C.id_UEPagingID._val                    # §9.2.3.13 UE Paging Identity
-ID_TARGET = _C.id_TargetID._val                         # §9.2.1.6 Target ID
-ID_HO_TYPE = _C.id_HandoverType._val                    # §9.2.1.13
-ID_SRC_TO_TGT = _C.id_Source_ToTarget_TransparentContainer._val  # §9.2.1.56
-ID_SON_ECT = _C.id_SONConfigurationTransferECT._val     # ENB CONFIGURATION TRANSFER
-ID_SON_MCT = _C.id_SONConfigurationTransferMCT._val     # MME CONFIGURATION TRANSFER
-ID_ERAB_CTXT = _C.id_E_RABToBeSetupListCtxtSUReq._val   # §9.1.4.1 INITIAL CONTEXT SETUP REQUEST
-ID_ERAB_BEARER = _C.id_E_RABToBeSetupListBearerSUReq._val  # §9.1.3.1 E-RAB SETUP REQUEST
-ID_ERAB_HO = _C.id_E_RABToBeSetupListHOReq._val         # §9.1.5.4 HANDOVER REQUEST
+ID_MME_UE = 0          # §9.2.3.3 (id_MME_UE_S1AP_ID)
+ID_ENB_UE = 8          # §9.2.3.4 (id_eNB_UE_S1AP_ID)
+ID_UE_IDS = 99         # §9.2.3.18 UE S1AP IDs (id_UE_S1AP_IDs)
+ID_SOURCE_MME_UE = 88  # §9.1.5.8 PATH SWITCH REQUEST (id_SourceMME_UE_S1AP_ID)
+ID_NAS_PDU = 26        # §9.2.3.5 (id_NAS_PDU)
+ID_TAI = 67            # §9.2.3.16 (id_TAI)
+ID_ECGI = 100          # §9.2.1.38 (id_EUTRAN_CGI)
+ID_ULI = 189           # User Location Information (id_UserLocationInformation)
+ID_TAI_LIST = 46       # §9.1.6 PAGING (id_TAIList)
+ID_S_TMSI = 96         # §9.2.3.6 (id_S_TMSI)
+ID_PAGING_ID = 43      # §9.2.3.13 UE Paging Identity (id_UEPagingID)
+ID_TARGET = 4          # §9.2.1.6 Target ID (id_TargetID)
+ID_HO_TYPE = 1         # §9.2.1.13 (id_HandoverType)
+ID_SRC_TO_TGT = 104    # §9.2.1.56 (id_Source_ToTarget_TransparentContainer)
+ID_SON_ECT = 129       # ENB CONFIGURATION TRANSFER (id_SONConfigurationTransferECT)
+ID_SON_MCT = 130       # MME CONFIGURATION TRANSFER (id_SONConfigurationTransferMCT)
+ID_ERAB_CTXT = 24      # §9.1.4.1 INITIAL CONTEXT SETUP REQUEST (id_E_RABToBeSetupListCtxtSUReq)
+ID_ERAB_BEARER = 16    # §9.1.3.1 E-RAB SETUP REQUEST (id_E_RABToBeSetupListBearerSUReq)
+ID_ERAB_HO = 53        # §9.1.5.4 HANDOVER REQUEST (id_E_RABToBeSetupListHOReq)
 
 # the IEs read_facts uses; the others of a message are not decoded at all
 WANTED = frozenset({
@@ -50,7 +54,6 @@ _LOCATION_IDS = frozenset({ID_TAI, ID_ECGI, ID_ULI, ID_TARGET, ID_SRC_TO_TGT, ID
                            ID_SON_MCT, ID_TAI_LIST})
 # handovers whose Source to Target Transparent Container is the E-UTRAN one (§9.2.1.56)
 _TO_EUTRAN = frozenset({"intralte", "utrantolte", "gerantolte", "fivegs-to-eps"})
-_SOURCE_TO_TARGET_ENB = S1AP.S1AP_IEs.SourceeNB_ToTargeteNB_TransparentContainer
 
 
 class S1APFacts:
@@ -159,7 +162,7 @@ def _read_location(f: S1APFacts, values: dict) -> None:
     if target is not None and target[0] == "targeteNB-ID":
         _tai(f, target[1].get("selected-TAI"))
     if ID_SRC_TO_TGT in values and values.get(ID_HO_TYPE) in _TO_EUTRAN:
-        container, _reason = aper_decode(_SOURCE_TO_TARGET_ENB, values[ID_SRC_TO_TGT])
+        container, _reason = aper_decode(_source_to_target_enb(), values[ID_SRC_TO_TGT])
         if container is not None:
             _ecgi(f, container.get("targetCell-ID"))
     for son_id in (ID_SON_ECT, ID_SON_MCT):
@@ -167,6 +170,12 @@ def _read_location(f: S1APFacts, values: dict) -> None:
             _tai(f, values[son_id]["targeteNB-ID"].get("selected-TAI"))
     for item in _items(values.get(ID_TAI_LIST), "TAIItem")[:1]:  # paging: the first TA paged
         _tai(f, item["tAI"])
+
+
+def _source_to_target_enb():
+    """§9.2.1.56 SourceeNB-ToTargeteNB-TransparentContainer, pycrate's (imported here, on the
+    first handover: only a replay that holds one needs pycrate for it)."""
+    return pycrate_libs.S1AP.S1AP_IEs.SourceeNB_ToTargeteNB_TransparentContainer
 
 
 def _items(single_containers: list | None, item_type: str) -> list[dict]:

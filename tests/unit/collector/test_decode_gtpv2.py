@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from collector.decode import gtpv2_ies as L
 from collector.decode.gtpv2 import GTPv2Decoder, receivers, s1ap_addresses
+from collector.decode.pycrate_libs import TS29274_GTPC as GTPC
 from collector.framing.messages import iter_messages
 from collector.identity import Correlator
 from collector.telemetry import REASONS, Counters
@@ -67,13 +68,13 @@ def decoder(ttl: float = 3600.0) -> GTPv2Decoder:
 
 
 def test_tables_come_from_pycrate() -> None:
-    tags = L.GTPC.GTPCIETagDesc_dict
+    tags = GTPC.GTPCIETagDesc_dict
     assert tags[L.IMSI].endswith("(IMSI)") and tags[L.MEI].endswith("(MEI)")
     assert (tags[L.MSISDN], tags[L.RAT_TYPE], tags[L.SERVING_NETWORK]) == \
         ("MSISDN", "RAT Type", "Serving Network")
     assert tags[L.ULI].endswith("(ULI)") and tags[L.F_TEID].endswith("(F-TEID)")
     assert tags[L.PDN_CONNECTION] == "PDN Connection"
-    assert L.GTPC.CreateSessionReqIEs.MAND[(L.BEARER_CONTEXT, 0)][1] == "BearerContexttobecreated"
+    assert GTPC.CreateSessionReqIEs.MAND[(L.BEARER_CONTEXT, 0)][1] == "BearerContexttobecreated"
     assert [L.MESSAGE_NAMES[c] for c in (32, 33, 34, 36, 96, 98, 100, 170)] == [
         "CreateSessionRequest", "CreateSessionResponse", "ModifyBearerRequest",
         "DeleteSessionRequest", "CreateBearerResponse", "UpdateBearerResponse",

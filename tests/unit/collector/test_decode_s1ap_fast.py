@@ -172,7 +172,7 @@ def test_built_values_read_as_pycrate_reads_them(ie_type, value) -> None:
     if isinstance(ref, (int, str, bytes)):
         assert got == ref
     else:  # the fields read_facts reads, through read_facts
-        ie_id = next(i for i, (name, _r) in readers_for(_all_types(), WANTED).items()
+        ie_id = next(i for i, (name, _r) in readers_for(_all_type_names(), WANTED).items()
                      if name == ie_type._name)
         assert fields(read_facts({ie_id: got})) == fields(read_facts({ie_id: ref}))
         assert fields(read_facts({ie_id: got})) != fields(read_facts({}))
@@ -184,6 +184,12 @@ def _all_types() -> dict:
     for _name, ie_types in S1APSchema()._procedures.values():
         types.update(ie_types)
     return types
+
+
+@cache
+def _all_type_names() -> dict[int, str]:
+    """{IE id: ASN.1 type name}, what `readers_for` takes (as s1ap_table holds it)."""
+    return {i: type_name(t) for i, t in _all_types().items()}
 
 
 @pytest.mark.parametrize("type_name, raw", [
@@ -306,7 +312,7 @@ def _walk_seeds() -> list[tuple[int, str, bytes]]:
     seeds = [(i, name, raw) for i, name, raw, _t in wanted_ie_values() if i in KINDS]
     for ie_type, value in BUILT:
         ie_type.set_val(value)
-        ie_id = next((i for i, (name, _r) in readers_for(_all_types(), WANTED).items()
+        ie_id = next((i for i, (name, _r) in readers_for(_all_type_names(), WANTED).items()
                       if name == ie_type._name and i in KINDS), None)
         if ie_id is not None:
             seeds.append((ie_id, ie_type._name, ie_type.to_aper()))
