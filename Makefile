@@ -1,22 +1,26 @@
 # The two commands of the README: `make demo` and `make test`.
-# Both create .venv and install the project into it on first use.
+# Both create .venv and install the project into it on first use; `build` then compiles
+# what changed of the collector's per-message modules (setup.py, Cython).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint build clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+build: $(STAMP)
+	$(BIN)/python setup.py --quiet build_ext --inplace -j 2
+
+demo: build
 	$(BIN)/python -m simulator.demo
 
-test: $(STAMP)
+test: build
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -25,3 +29,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info out
+	find collector -name '*.so' -delete -o -name '*.c' -delete

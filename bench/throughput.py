@@ -6,7 +6,8 @@ Without --capture it generates (once, cached in out/bench/) the `bench` scenario
 60 eNBs (60 SCTP associations), 1,400 phones over six hours, about 357,000
 messages (S1AP 251k, S11 GTPv2-C 99k, S6a Diameter 7k: the mix of an MME).
 Then, alternately, `collector replay --dry-run` (decode + pseudonymise + state +
-tallies), the same with `--workers N` (summaries must be identical) and
+tallies), the same with `--workers N` (summaries must be identical), the same on the
+`.py` files with CELLCENSUS_PURE=1 (`--pure`: what the compiled build gains) and
 `tshark -T fields` extracting the same fields (message, IMSI, cell,
 TAC, M-TMSI) run `--runs` times each; the medians and their ratio are printed.
 The machine is shared and noisy: quote medians, never a single run.
@@ -15,6 +16,7 @@ The machine is shared and noisy: quote medians, never a single run.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -46,10 +48,11 @@ def bench_capture() -> Path:
     return cap
 
 
-def timed(cmd: list[str]) -> tuple[float, str]:
-    """Wall-clock seconds and stdout of a command."""
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
+    """Wall-clock seconds and stdout of a command (`env`: added to the environment)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT,
+                          env=None if env is None else {**os.environ, **env})
     return time.perf_counter() - t0, proc.stdout
 
 
@@ -59,6 +62,8 @@ def main() -> int:
     ap.add_argument("--capture", type=Path)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2, help="also time --workers N (1: not)")
+    ap.add_argument("--pure", action="store_true",
+                    help="also time the pure-Python collector (CELLCENSUS_PURE=1)")
     args = ap.parse_args()
     cap = args.capture or bench_capture()
     # one key for every run: the summary's device count is an HLL estimate over the
@@ -75,13 +80,16 @@ def main() -> int:
     tools = {"collector replay": collector}
     if args.workers > 1:
         tools[f"collector --workers {args.workers}"] = collector + ["--workers", str(args.workers)]
+    pure = "collector (pure Python)"
+    if args.pure:
+        tools[pure] = collector
     if tshark:
         tools["tshark -T fields"] = tshark_cmd
     times: dict[str, list[float]] = {name: [] for name in tools}
     summaries: dict[str, str] = {}
     for i in range(args.runs):
         for name, cmd in tools.items():  # alternately, so noise hits every tool alike
-            secs, out = timed(cmd)
+            secs, out = timed(cmd, {"CELLCENSUS_PURE": "1"} if name == pure else None)
             times[name].append(secs)
             if name.startswith("collector"):
                 summaries[name] = out
@@ -102,6 +110,8 @@ def main() -> int:
               "(higher is faster)")
     else:
         print("tshark not installed (apt-get install tshark): no ratio")
+    if args.pure:
+        print(f"ratio  collector / pure Python = {medians[pure] / base:.2f}x")
     if args.workers > 1:
         name = f"collector --workers {args.workers}"
         print(f"ratio  {name} / one process = {base / medians[name]:.2f}x; summaries "

@@ -209,7 +209,8 @@ class PresenceState:
         out = []
         self._skip_quiet(now - self.lateness)
         while self._open_from is not None and self._open_from + self.bin + self.lateness <= now:
-            out.append((self._open_from, self._close(self._open_from)))
+            start = self._open_from  # (read before _close moves it on: compiled, a tuple's
+            out.append((start, self._close(start)))  # items may be read in any order)
             self._skip_quiet(now - self.lateness)
         return out
 
@@ -227,7 +228,8 @@ class PresenceState:
         out = []
         self._skip_quiet(self._watermark)
         while self._open_from is not None and self._open_from <= self._watermark:
-            out.append((self._open_from, self._close(self._open_from)))
+            start = self._open_from
+            out.append((start, self._close(start)))
             self._skip_quiet(self._watermark)
         return out
 

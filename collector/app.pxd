@@ -1,0 +1,9 @@
+# Cython declarations for app.py (setup.py compiles it; the .py stays the source).
+cdef class EdgePipeline:
+    cdef public object counters, decode, presence, tally, events, devices, edge, _tacs, _pseudo
+    cdef public object key_skew
+
+    cpdef list feed(self, object frame, double ts, object msg)
+    cpdef list feed_facts(self, object frame, double ts, str proto, object assoc, object dst,
+                          object read, object keys=*)
+    cpdef list _emit(self, list closed)
