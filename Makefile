@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 # Both create .venv and install the project into it on first use; `build` then compiles
-# what changed of the collector's per-message modules (setup.py, Cython).
+# what changed of the collector's per-message modules (setup.py, Cython: the venv gets
+# the setuptools and Cython that pyproject's build-system asks for).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77' 'cython>=3.1,<4'
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
