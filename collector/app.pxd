@@ -7,3 +7,6 @@ cdef class EdgePipeline:
     cpdef list feed_facts(self, object frame, double ts, str proto, object assoc, object dst,
                           object read, object keys=*)
     cpdef list _emit(self, list closed)
+
+
+cpdef feed_all(EdgePipeline pipe, object messages, object ship)

@@ -266,6 +266,15 @@ def ship_into(summary: ReplaySummary, sender) -> Callable[[list[TallyBatch]], No
     return ship
 
 
+def feed_all(pipe: EdgePipeline, messages, ship) -> None:
+    """Every keyed message (`collector.order`) through `pipe`, in order; the batches of the
+    bins they close to `ship`."""
+    for _key, ts, frame, msg in messages:
+        batches = pipe.feed(frame, ts, msg)
+        if batches:
+            ship(batches)
+
+
 def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, sender=None,
            state=None) -> ReplaySummary:
     """Run the edge pipeline over captures; send batches through `sender` unless None.
@@ -278,18 +287,14 @@ def replay(paths: list[str], cfg: EdgeConfig, pseudonymizer: Pseudonymizer, send
     pipe = EdgePipeline(cfg, pseudonymizer, counters)
     summary = ReplaySummary(counters)
     ship = ship_into(summary, sender)
-    feed = pipe.feed
     if state is None:
-        for _key, ts, frame, msg in keyed_messages(paths, counters):
-            batches = feed(frame, ts, msg)
-            if batches:
-                ship(batches)
+        feed_all(pipe, keyed_messages(paths, counters), ship)
     else:
         from collector.resume import ResumableReplay
 
         resumable = ResumableReplay(state, pipe, paths)
         summary.stopped = resumable.run(((ts, (frame, ts, msg)) for _key, ts, frame, msg
-                                         in keyed_messages(paths, counters)), feed, ship)
+                                         in keyed_messages(paths, counters)), pipe.feed, ship)
     if not summary.stopped:
         ship(pipe.finish())
         if state is not None:

@@ -61,6 +61,10 @@ class Header(NamedTuple):
     rest: bytes         # the bytes after this message in the datagram
 
 
+# a named tuple made without its Python-level __new__ (per message: the header, F-TEIDs)
+_NEW_TUPLE = tuple.__new__
+
+
 class FTEID(NamedTuple):
     """A Fully Qualified TEID (§8.22): interface type, TEID or GRE key, addresses."""
 
@@ -87,7 +91,7 @@ def split_message(buf: bytes) -> Header | str:
         return "truncated"
     teid = int.from_bytes(buf[4:8], "big") if head == 12 else None
     seq = int.from_bytes(buf[head - 4:head - 1], "big")
-    return Header(bool(buf[0] & 0x10), buf[1], teid, seq, buf[head:end], buf[end:])
+    return _NEW_TUPLE(Header, (bool(buf[0] & 0x10), buf[1], teid, seq, buf[head:end], buf[end:]))
 
 
 class GTPv2Facts:
@@ -200,4 +204,4 @@ def read_fteid(value: bytes) -> FTEID | None:
         return None
     ipv4 = value[5:9] if v4 else None
     ipv6 = value[end - 16:end] if v6 else None
-    return FTEID(value[0] & 0x3F, int.from_bytes(value[1:5], "big"), ipv4, ipv6)
+    return _NEW_TUPLE(FTEID, (value[0] & 0x3F, int.from_bytes(value[1:5], "big"), ipv4, ipv6))
