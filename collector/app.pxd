@@ -1,6 +1,11 @@
 # Cython declarations for app.py (setup.py compiles it; the .py stays the source).
+from collector.decode.stage cimport DecodeStage
+from collector.presence cimport PresenceState
+
 cdef class EdgePipeline:
-    cdef public object counters, decode, presence, tally, events, devices, edge, _tacs, _pseudo
+    cdef public object counters, tally, events, devices, edge, _tacs, _pseudo
+    cdef public DecodeStage decode
+    cdef public PresenceState presence
     cdef public object key_skew
 
     cpdef list feed(self, object frame, double ts, object msg)

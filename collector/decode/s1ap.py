@@ -152,7 +152,7 @@ class S1APDecoder:
         the same bytes on each association: read once, remembered by its bytes unless
         it names the subscriber (a pseudonym depends on the key in use).
         """
-        if payload[:2] == _PAGING:
+        if payload.startswith(_PAGING):
             memo = self._paging.get(payload)
             if memo is not None:
                 self._walked[memo[1]] += 1
