@@ -4,8 +4,11 @@ The modules of `[tool.cellcensus] compiled` in pyproject.toml are plain Python a
 the only copy of their logic: Cython compiles the same source into extension modules,
 which Python imports instead of the `.py` beside them (extension modules come first on
 the import path).  A `.pxd` beside a module declares C types for its hot loops and
-classes.  Without Cython (or with CELLCENSUS_PURE=1 at build time) the install has no
-extension modules and the `.py` files run as they are: slower, the same counts.
+classes; C integers only where values stay small (octet arithmetic with shifts of a few
+bits: a C `int` overflows where Python's does not, which the tests of the compiled build
+against the pure one, and the decoders' unit tests, would show).  Without Cython (or
+with CELLCENSUS_PURE=1 at build time) the install has no extension modules and the `.py`
+files run as they are: slower, the same counts.
 `pip install -e .` builds them in place, `make` rebuilds what changed
 (`setup.py build_ext --inplace`), and tests/conftest.py refuses a compiled module older
 than its source.  Everything else about the distribution is in pyproject.toml.

@@ -1,5 +1,8 @@
 # Cython declarations for app.py (setup.py compiles it; the .py stays the source).
+cimport cython
+
 from collector.decode.stage cimport DecodeStage
+from collector.events cimport SignallingEvent
 from collector.presence cimport PresenceState
 
 cdef class EdgePipeline:
@@ -9,6 +12,7 @@ cdef class EdgePipeline:
     cdef public object key_skew
 
     cpdef list feed(self, object frame, double ts, object msg)
+    @cython.locals(ev=SignallingEvent)
     cpdef list feed_facts(self, object frame, double ts, str proto, object assoc, object dst,
                           object read, object keys=*)
     cpdef list _emit(self, list closed)
