@@ -112,8 +112,8 @@ class Framer:
             if msg is not None:
                 out.append((i, msg))
                 continue
-            out.extend((i, msg) for msg in self._general(linktypes[i], buf[off:off + lengths[i]],
-                                                          rec.times[i]))
+            for msg in self._general(linktypes[i], buf[off:off + lengths[i]], rec.times[i]):
+                out.append((i, msg))
         return out
 
     def _sctp_fast(self, key: bytes, ppid: int, payload: bytes) -> TransportMessage | None:
