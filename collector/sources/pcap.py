@@ -97,30 +97,41 @@ def _read_pcap(path: str, buf: mmap.mmap, counters: Counters, batch: int
         raise CaptureError(f"{path}: pcap header truncated")
     linktype = struct.unpack_from(endian + "I", buf, 20)[0] & 0x0FFFFFFF
     unpack = struct.Struct(endian + "IIII").unpack_from
-    off, end = 24, len(buf)
-    rec = Records(buf, 1)
+    off, first = 24, 1
+    while off >= 0:
+        rec = Records(buf, first)
+        off = _pcap_records(buf, off, unpack, scale, rec, batch)
+        first += len(rec)
+        if off == _TRUNCATED:
+            counters.drop("capture", "truncated_capture")
+        if rec.offsets:
+            rec.linktypes = [linktype] * len(rec.offsets)
+            yield rec
+
+
+_TRUNCATED, _END = -1, -2  # what _pcap_records returns instead of where to go on
+
+
+def _pcap_records(buf: mmap.mmap, off: int, unpack, scale: float, rec: Records,
+                  batch: int) -> int:
+    """Up to `batch` pcap records from `off` into `rec`; the offset to go on from, or
+    _END (the file read to its end) or _TRUNCATED (it ends inside a record)."""
+    end = len(buf)
     times, offsets, lengths = rec.times, rec.offsets, rec.lengths
     while off < end:
         if off + 16 > end:
-            counters.drop("capture", "truncated_capture")
-            break
+            return _TRUNCATED
         sec, frac, incl, _orig = unpack(buf, off)
         off += 16
         if off + incl > end:
-            counters.drop("capture", "truncated_capture")
-            break
+            return _TRUNCATED
         times.append(sec + frac * scale)
         offsets.append(off)
         lengths.append(incl)
         off += incl
         if len(offsets) >= batch:
-            rec.linktypes = [linktype] * len(offsets)
-            yield rec
-            rec = Records(buf, rec.first + len(offsets))
-            times, offsets, lengths = rec.times, rec.offsets, rec.lengths
-    if offsets:
-        rec.linktypes = [linktype] * len(offsets)
-        yield rec
+            return off if off < end else _END
+    return _END
 
 
 def _tsresol(opts: bytes, endian: str) -> tuple[float, float]:
