@@ -8,7 +8,7 @@ cdef class GTPv2Facts:
     cdef public list fteids
 
 
-@cython.locals(head=Py_ssize_t, end=Py_ssize_t)
+@cython.locals(head=Py_ssize_t, end=Py_ssize_t, seq=long)
 cpdef object split_message(bytes buf)
 @cython.locals(f=GTPv2Facts, off=Py_ssize_t, size=Py_ssize_t, end=Py_ssize_t, kind=long)
 cpdef object read_facts(bytes buf, GTPv2Facts facts=*, long depth=*)

@@ -86,11 +86,11 @@ def split_message(buf: bytes) -> Header | str:
     if buf[0] >> 5 != 2:
         return "unsupported"
     head = 12 if buf[0] & 0x08 else 8
-    end = 4 + int.from_bytes(buf[2:4], "big")
+    end = 4 + ((buf[2] << 8) | buf[3])
     if end < head or end > len(buf):
         return "truncated"
-    teid = int.from_bytes(buf[4:8], "big") if head == 12 else None
-    seq = int.from_bytes(buf[head - 4:head - 1], "big")
+    teid = int.from_bytes(buf[4:8], "big") if head == 12 else None  # (32 bits: not in C ints)
+    seq = (buf[head - 4] << 16) | (buf[head - 3] << 8) | buf[head - 2]
     return _NEW_TUPLE(Header, (bool(buf[0] & 0x10), buf[1], teid, seq, buf[head:end], buf[end:]))
 
 
