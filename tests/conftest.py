@@ -17,12 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "tests" / "golden" / "captures"
 
 
+def compiled_sources() -> list[str]:
+    """The source files of the compiled build, as pyproject.toml lists them (setup.py)."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["tool"]["cellcensus"]["compiled"]
+
+
 def stale_compiled() -> list[str]:
     """Listed modules whose extension module is older than their .py or .pxd file."""
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        sources = tomllib.load(f)["tool"]["cellcensus"]["compiled"]
     stale = []
-    for src in sources:
+    for src in compiled_sources():
         py = ROOT / src
         built = [py.with_suffix(s) for s in EXTENSION_SUFFIXES if py.with_suffix(s).exists()]
         inputs = [p for p in (py, py.with_suffix(".pxd")) if p.exists()]

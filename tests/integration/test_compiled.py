@@ -9,12 +9,11 @@ import importlib
 import os
 import subprocess
 import sys
-import tomllib
 from importlib.machinery import EXTENSION_SUFFIXES
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compiled_sources
 from tests.helpers import capture_paths, run
 
 PURE = bool(os.environ.get("CELLCENSUS_PURE"))
@@ -47,9 +46,7 @@ print(h.hexdigest())
 
 
 def compiled_modules() -> list[str]:
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        files = tomllib.load(f)["tool"]["cellcensus"]["compiled"]
-    return [f.removesuffix(".py").replace("/", ".") for f in files]
+    return [f.removesuffix(".py").replace("/", ".") for f in compiled_sources()]
 
 
 @pytest.mark.skipif(PURE, reason="CELLCENSUS_PURE: the .py files are imported")
